@@ -1,0 +1,57 @@
+# Cinder's top-level Makefile: builds the patched CPython in build/cpython, links ./python,
+# and runs the tests and benchmarks. `make` on a fresh clone installs what is missing and
+# configures with defaults first.
+
+TREE = build/cpython
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+# Parallel by default, unless the caller already runs make with a job server.
+SUBMAKE = $(MAKE) -C $(TREE) $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(NPROC))
+
+.PHONY: all python demo test testcinder testruntime install patches bench stock clean distclean
+
+all: python
+
+$(TREE)/Makefile:
+	Tools/install-deps.sh
+	./configure
+
+python: $(TREE)/Makefile
+	Tools/upstream.sh sync
+	$(SUBMAKE)
+	ln -sfn $(TREE)/python python
+
+# The demo program, the README's first command.
+demo: python
+	./python Tools/demo/demo.py
+
+# The README's test command: googletest tests of our C code, then our Python tests and the
+# upstream suite.
+test: testruntime testcinder
+
+testruntime: python
+	$(SUBMAKE) cinder-testruntime
+
+testcinder: python
+	Tools/run-tests.sh ./python $(TESTOPTS)
+
+install: python
+	$(MAKE) -C $(TREE) install
+
+# Write edits made in build/cpython back to patches/ (PATCH=name folds uncommitted edits
+# into that patch, or starts a new one).
+patches:
+	Tools/upstream.sh export $(PATCH)
+
+# Stock CPython 3.11.2 from the same tarball and configure options, for comparisons.
+stock: $(TREE)/Makefile
+	Tools/build-stock.sh
+
+bench: python
+	python3 Tools/benchmarks/run.py $(if $(QUICK),--quick) $(BENCHFLAGS)
+
+clean:
+	-$(MAKE) -C $(TREE) clean
+	rm -rf $(TREE)/Cinder
+
+distclean:
+	rm -rf build python
