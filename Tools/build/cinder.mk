@@ -5,13 +5,22 @@
 all:
 
 CINDER_SRCS = $(wildcard $(CINDER_SRCDIR)/Python/*.c $(CINDER_SRCDIR)/Objects/*.c \
-		$(CINDER_SRCDIR)/Modules/*.c $(CINDER_SRCDIR)/Jit/*.c)
-CINDER_OBJS = $(patsubst $(CINDER_SRCDIR)/%.c,Cinder/%.o,$(CINDER_SRCS))
-CINDER_CFLAGS = -I$(CINDER_SRCDIR)/Include $(CINDER_DEFINES)
+		$(CINDER_SRCDIR)/Modules/*.c $(CINDER_SRCDIR)/Jit/*.c $(CINDER_SRCDIR)/Jit/*/*.c)
+# C++ only where a C++ dependency demands it: the asmjit shim.
+CINDER_CXX_SRCS = $(wildcard $(CINDER_SRCDIR)/Jit/codegen/*.cpp)
+CINDER_OBJS = $(patsubst $(CINDER_SRCDIR)/%.c,Cinder/%.o,$(CINDER_SRCS)) \
+		$(patsubst $(CINDER_SRCDIR)/%.cpp,Cinder/%.o,$(CINDER_CXX_SRCS))
+CINDER_CFLAGS = -I$(CINDER_SRCDIR)/Include -I$(CINDER_SRCDIR) $(CINDER_DEFINES)
+LIBS += -lasmjit -lstdc++
 
 Cinder/%.o: $(CINDER_SRCDIR)/%.c cinder-config.mk
 	@mkdir -p $(@D)
 	$(CC) -c $(PY_CORE_CFLAGS) $(CINDER_CFLAGS) -MMD -MP -o $@ $<
+
+Cinder/Jit/codegen/%.o: $(CINDER_SRCDIR)/Jit/codegen/%.cpp cinder-config.mk
+	@mkdir -p $(@D)
+	$(CXX) -c -std=c++17 -fno-exceptions -fno-rtti $(OPT) $(PY_CPPFLAGS) -DPy_BUILD_CORE \
+		$(CINDER_CFLAGS) -MMD -MP -o $@ $<
 
 -include $(CINDER_OBJS:.o=.d)
 
