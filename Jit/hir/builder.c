@@ -727,16 +727,9 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         *ended = true;
         return 0;
     case RAISE_VARARGS:
-        if (bi.oparg == 0) {
-            /* A bare raise re-raises without a new traceback entry: leave it to the
-               interpreter. */
-            bd->why = "bare raise";
-            return -1;
-        }
-        c = bld_emit_fs(bd, HIR_RaiseExc, bi.oparg, off);
-        for (int k = bi.oparg - 1; k >= 0; k--) {
-            c->in[k] = bld_pop(bd);
-        }
+        /* Raising is the interpreter's job: leave for it at this instruction, with the
+           exception (and cause) on the stack. */
+        bld_emit_fs(bd, HIR_Deopt, 0, off);
         *ended = true;
         return 0;
     default:

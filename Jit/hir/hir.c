@@ -109,9 +109,9 @@ const HirOpInfo hir_op_info[HIR_NUM_OPS] = {
 #undef HIR_OP
 };
 
-_Static_assert(HIR_Return == 0 && HIR_RaiseExc < HIR_GuardType,
-               "ORDER HIR: terminators come first");
-_Static_assert(HIR_GuardIs + 1 == HIR_RefineType, "ORDER HIR: guards are contiguous");
+_Static_assert(HIR_Return == 0 && HIR_Deopt + 1 == HIR_GuardType,
+               "ORDER HIR: terminators come first, then guards");
+_Static_assert(HIR_CheckLocal + 1 == HIR_RefineType, "ORDER HIR: guards are contiguous");
 
 /* -- Types ------------------------------------------------------------------------------ */
 

@@ -132,13 +132,13 @@ extern const HirOpInfo hir_op_info[HIR_NUM_OPS];
 static inline bool
 hir_op_is_terminator(HirOp op)
 {
-    return op <= HIR_RaiseExc;
+    return op <= HIR_Deopt;
 }
 
 static inline bool
 hir_op_is_guard(HirOp op)
 {
-    return op >= HIR_GuardType && op <= HIR_GuardIs;
+    return op >= HIR_GuardType && op <= HIR_CheckLocal;
 }
 
 static inline bool
