@@ -716,6 +716,101 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
             bld_push(bd, v);
         }
         return 0;
+    case LIST_EXTEND:
+    case SET_ADD:
+        v = bld_pop(bd);
+        c = bld_emit_fs(bd, bi.op == LIST_EXTEND ? HIR_ListExtend : HIR_SetAdd, 2, off);
+        c->in[0] = bd->stack[bd->depth - bi.oparg];
+        c->in[1] = v;
+        return 0;
+    case MAP_ADD:
+        v = bld_pop(bd);
+        a = bld_pop(bd);
+        c = bld_emit_fs(bd, HIR_MapAdd, 3, off);
+        c->in[0] = bd->stack[bd->depth - bi.oparg];
+        c->in[1] = a;
+        c->in[2] = v;
+        return 0;
+    case LIST_TO_TUPLE:
+        c = bld_emit_fs(bd, HIR_ListToTuple, 1, off);
+        c->in[0] = bld_pop(bd);
+        bld_push(bd, c);
+        return 0;
+    case BUILD_STRING:
+    case BUILD_SLICE: {
+        c = bld_emit_fs(bd, bi.op == BUILD_STRING ? HIR_BuildString : HIR_BuildSlice,
+                        bi.oparg, off);
+        for (int k = bi.oparg - 1; k >= 0; k--) {
+            c->in[k] = bld_pop(bd);
+        }
+        bld_push(bd, c);
+        return 0;
+    }
+    case FORMAT_VALUE: {
+        int n = (bi.oparg & FVS_MASK) == FVS_HAVE_SPEC ? 2 : 1;
+        c = bld_emit_fs(bd, HIR_FormatValue, n, off);
+        for (int k = n - 1; k >= 0; k--) {
+            c->in[k] = bld_pop(bd);
+        }
+        c->index = bi.oparg & FVC_MASK;
+        bld_push(bd, c);
+        return 0;
+    }
+    case LOAD_ASSERTION_ERROR:
+        bld_push(bd, bld_const_obj(bd, PyExc_AssertionError));
+        return 0;
+    case DELETE_SUBSCR:
+        c = bld_emit_fs(bd, HIR_DeleteSubscr, 2, off);
+        c->in[1] = bld_pop(bd);
+        c->in[0] = bld_pop(bd);
+        return 0;
+    case DELETE_ATTR:
+    case STORE_GLOBAL:
+        c = bld_emit_fs(bd, bi.op == DELETE_ATTR ? HIR_DeleteAttr : HIR_StoreGlobal, 1, off);
+        c->in[0] = bld_pop(bd);
+        c->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
+        return 0;
+    case MAKE_FUNCTION: {
+        int n = 1 + ((bi.oparg & 8) != 0) + ((bi.oparg & 4) != 0) + ((bi.oparg & 2) != 0)
+                + ((bi.oparg & 1) != 0);
+        c = bld_emit_fs(bd, HIR_MakeFunction, n, off);
+        for (int k = 0; k < n; k++) {
+            c->in[k] = bld_pop(bd);   /* the code object, then the extras, as popped */
+        }
+        c->index = bi.oparg;
+        bld_push(bd, c);
+        return 0;
+    }
+    case CALL_FUNCTION_EX: {
+        /* Arguments that are not already a tuple (and keywords not already a dict) need
+           the interpreter's conversions and messages: leave for it when they are not. */
+        int n = (bi.oparg & 1) ? 3 : 2;
+        HirInstr *in[3];
+        for (int k = n - 1; k >= 0; k--) {
+            in[k] = bd->stack[bd->depth - n + k];
+        }
+        for (int k = 1; k < n; k++) {
+            HirInstr *g = bld_emit_fs(bd, HIR_GuardType, 1, off);
+            g->in[0] = in[k];
+            g->param = hir_type(k == 1 ? HT_TupleExact : HT_DictExact);
+            in[k] = g;
+        }
+        c = bld_emit_fs(bd, HIR_CallEx, n, off);
+        for (int k = 0; k < n; k++) {
+            c->in[k] = in[k];
+        }
+        bd->depth -= n + 1;   /* and the NULL below the callable */
+        bld_push(bd, c);
+        return 0;
+    }
+    case BEFORE_WITH:
+        v = bld_emit_fs(bd, HIR_BeforeWith, 1, off);
+        v->in[0] = bld_pop(bd);
+        a = bld_emit(bd, HIR_GetSecondOutput, 1);
+        a->in[0] = v;
+        bld_push(bd, v);   /* __exit__, bound */
+        bld_push(bd, a);   /* what __enter__ returned */
+        return 0;
     case GET_ITER:
         c = bld_emit_fs(bd, HIR_GetIter, 1, off);
         c->in[0] = bld_pop(bd);
@@ -951,7 +1046,13 @@ hir_build(JitArena *arena, PyFunctionObject *pyfunc, const char *name, const cha
         if (i < nargs || (kind & (CO_FAST_CELL | CO_FAST_FREE))) {
             v = bld_emit(&bd, HIR_LoadLocal, 0);
             v->index = i;
-            v->param = hir_type((kind & (CO_FAST_CELL | CO_FAST_FREE)) ? HT_Cell : HT_Object);
+            int first_star = co->co_argcount + co->co_kwonlyargcount;
+            bool varargs = (co->co_flags & CO_VARARGS) && i == first_star;
+            bool varkw = (co->co_flags & CO_VARKEYWORDS)
+                         && i == first_star + ((co->co_flags & CO_VARARGS) != 0);
+            v->param = hir_type((kind & (CO_FAST_CELL | CO_FAST_FREE)) ? HT_Cell
+                                : varargs ? HT_TupleExact
+                                : varkw ? HT_DictExact : HT_Object);
         }
         else {
             v = bld_const(&bd, hir_type(HT_Nullptr));

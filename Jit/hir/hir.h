@@ -39,7 +39,9 @@ enum {
 #include "Jit/hir/hir_types.def"
 };
 
-typedef enum { HS_NONE, HS_OBJECT, HS_INT } HirSpecKind;
+/* HS_OPAQUE: an object the text form cannot recreate (a code object, a type, ...); the
+   parser keeps its printed label (a str) as the value. Never compiled. */
+typedef enum { HS_NONE, HS_OBJECT, HS_INT, HS_OPAQUE } HirSpecKind;
 
 /* A set of basic types, optionally specialised to one known value. A known object is a
    borrowed pointer kept alive by the code object being compiled (a constant) or by the

@@ -103,6 +103,49 @@ ps_token(Ps *ps, char *buf, size_t size, const char *stops)
     return (int)n;
 }
 
+/* A type: up to a space or one of `stops`, outside brackets and quotes. */
+static int
+ps_type_token(Ps *ps, char *buf, size_t size, const char *stops)
+{
+    ps_skip_spaces(ps);
+    size_t n = 0;
+    int depth = 0;
+    char quote = 0;
+    while (*ps->p && *ps->p != '\n') {
+        char c = *ps->p;
+        if (quote) {
+            if (c == '\\' && ps->p[1] && ps->p[1] != '\n') {
+                if (n + 1 < size) {
+                    buf[n++] = c;
+                }
+                ps->p++;
+                c = *ps->p;
+            }
+            else if (c == quote) {
+                quote = 0;
+            }
+        }
+        else if (depth > 0 && (c == '\'' || c == '"')) {
+            quote = c;
+        }
+        else if (c == '[') {
+            depth++;
+        }
+        else if (c == ']') {
+            depth--;
+        }
+        else if (depth == 0 && (c == ' ' || strchr(stops, c))) {
+            break;
+        }
+        if (n + 1 < size) {
+            buf[n++] = c;
+        }
+        ps->p++;
+    }
+    buf[n] = '\0';
+    return (int)n;
+}
+
 static HirBlock *
 ps_block(Ps *ps, int id)
 {
@@ -167,11 +210,12 @@ ps_params(Ps *ps, HirInstr *i)
     case HP_None:
         break;
     case HP_Type:
-        ps_token(ps, tok, sizeof(tok), ">");
+        ps_type_token(ps, tok, sizeof(tok), ">");
         if (!hir_type_parse(tok, &i->param)) {
             return ps_fail(ps, "bad type '%s'", tok);
         }
-        if (i->param.spec == HS_OBJECT && !ps_keep(ps, i->param.value.obj)) {
+        if ((i->param.spec == HS_OBJECT || i->param.spec == HS_OPAQUE)
+            && !ps_keep(ps, i->param.value.obj)) {
             return ps_fail(ps, "out of memory");
         }
         break;
@@ -243,11 +287,12 @@ ps_instr(Ps *ps, HirBlock *b)
         if (!ps_eat(ps, ":")) {
             return ps_fail(ps, "expected ':' after v%d", id);
         }
-        ps_token(ps, tok, sizeof(tok), "=");
+        ps_type_token(ps, tok, sizeof(tok), "=");
         if (!hir_type_parse(tok, &type)) {
             return ps_fail(ps, "bad type '%s'", tok);
         }
-        if (type.spec == HS_OBJECT && !ps_keep(ps, type.value.obj)) {
+        if ((type.spec == HS_OBJECT || type.spec == HS_OPAQUE)
+            && !ps_keep(ps, type.value.obj)) {
             return ps_fail(ps, "out of memory");
         }
         if (!ps_eat(ps, "=")) {

@@ -219,7 +219,7 @@ rc_liveness(Rc *rc, HirBlock **rpo, int nblocks)
     }
 }
 
-/* Insert x after i, but never between a LoadMethod and its GetSecondOutput. */
+/* Insert x after i, but never between a two-result instruction and its GetSecondOutput. */
 static void
 rc_insert_after(HirInstr *i, HirInstr *x)
 {

@@ -7,6 +7,7 @@
 #include "pycore_dict.h"
 #include "pycore_object.h"
 #include "pycore_pyerrors.h"
+#include "pycore_unicodeobject.h"
 
 /* NameError for a missing global, with .name set as the interpreter does, so that the
    traceback printer can suggest a close name. */
@@ -275,4 +276,138 @@ int
 Ci_JitRt_Contains(PyObject *item, PyObject *container)
 {
     return PySequence_Contains(container, item);
+}
+
+PyObject *
+Ci_JitRt_CallEx(PyObject *func, PyObject *args, PyObject *kwargs)
+{
+    return PyObject_Call(func, args, kwargs);
+}
+
+PyObject *
+Ci_JitRt_MakeFunction(_PyInterpreterFrame *frame, PyObject **in, int flags)
+{
+    int n = 1 + ((flags & 8) != 0) + ((flags & 4) != 0) + ((flags & 2) != 0)
+            + ((flags & 1) != 0);
+    PyFunctionObject *func = (PyFunctionObject *)PyFunction_New(in[0], frame->f_globals);
+    Py_DECREF(in[0]);
+    if (func == NULL) {
+        rt_release(in + 1, n - 1);
+        return NULL;
+    }
+    int k = 1;
+    if (flags & 8) {
+        func->func_closure = in[k++];
+    }
+    if (flags & 4) {
+        func->func_annotations = in[k++];
+    }
+    if (flags & 2) {
+        func->func_kwdefaults = in[k++];
+    }
+    if (flags & 1) {
+        func->func_defaults = in[k++];
+    }
+    return (PyObject *)func;
+}
+
+CiJitPair
+Ci_JitRt_BeforeWith(PyObject *mgr)
+{
+    CiJitPair r = {NULL, NULL};
+    PyObject *enter = _PyObject_LookupSpecial(mgr, &_Py_ID(__enter__));
+    if (enter == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_TypeError,
+                         "'%.200s' object does not support the context manager protocol",
+                         Py_TYPE(mgr)->tp_name);
+        }
+        return r;
+    }
+    PyObject *exit = _PyObject_LookupSpecial(mgr, &_Py_ID(__exit__));
+    if (exit == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_TypeError,
+                         "'%.200s' object does not support the context manager protocol "
+                         "(missed __exit__ method)", Py_TYPE(mgr)->tp_name);
+        }
+        Py_DECREF(enter);
+        return r;
+    }
+    PyObject *res = PyObject_CallNoArgs(enter);
+    Py_DECREF(enter);
+    if (res == NULL) {
+        Py_DECREF(exit);
+        return r;
+    }
+    r.first = exit;
+    r.second = res;
+    return r;
+}
+
+PyObject *
+Ci_JitRt_FormatValue(PyObject *value, PyObject *spec, int conversion)
+{
+    PyObject *converted;
+    switch (conversion) {
+    case FVC_NONE: converted = Py_NewRef(value); break;
+    case FVC_STR: converted = PyObject_Str(value); break;
+    case FVC_REPR: converted = PyObject_Repr(value); break;
+    case FVC_ASCII: converted = PyObject_ASCII(value); break;
+    default:
+        PyErr_Format(PyExc_SystemError, "unexpected conversion flag %d", conversion);
+        return NULL;
+    }
+    if (converted == NULL) {
+        return NULL;
+    }
+    if (PyUnicode_CheckExact(converted) && spec == NULL) {
+        return converted;
+    }
+    PyObject *result = PyObject_Format(converted, spec);
+    Py_DECREF(converted);
+    return result;
+}
+
+PyObject *
+Ci_JitRt_BuildString(PyObject **items, Py_ssize_t n)
+{
+    PyObject *s = _PyUnicode_JoinArray(&_Py_STR(empty), items, n);
+    rt_release(items, n);
+    return s;
+}
+
+PyObject *
+Ci_JitRt_BuildSlice(PyObject **items, Py_ssize_t n)
+{
+    return PySlice_New(items[0], items[1], n == 3 ? items[2] : NULL);
+}
+
+int
+Ci_JitRt_ListExtend(PyObject *list, PyObject *iterable)
+{
+    PyObject *none = _PyList_Extend((PyListObject *)list, iterable);
+    if (none == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError) && Py_TYPE(iterable)->tp_iter == NULL
+            && !PySequence_Check(iterable)) {
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "Value after * must be an iterable, not %.200s",
+                         Py_TYPE(iterable)->tp_name);
+        }
+        return -1;
+    }
+    Py_DECREF(none);
+    return 0;
+}
+
+int
+Ci_JitRt_DeleteAttr(PyObject *obj, PyObject *name)
+{
+    return PyObject_SetAttr(obj, name, NULL);
+}
+
+int
+Ci_JitRt_StoreGlobal(_PyInterpreterFrame *frame, PyObject *name, PyObject *value)
+{
+    return PyDict_SetItem(frame->f_globals, name, value);
 }

@@ -48,6 +48,31 @@ PyObject *Ci_JitRt_Call(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames);
    cleared) or on error (exception set). */
 PyObject *Ci_JitRt_ForIterNext(PyObject *iter);
 
+/* CALL_FUNCTION_EX, with the arguments already a tuple and the keywords (or NULL) a dict. */
+PyObject *Ci_JitRt_CallEx(PyObject *func, PyObject *args, PyObject *kwargs);
+
+/* MAKE_FUNCTION: in[0] is the code object, then the extras its oparg (flags) announces,
+   in the order the interpreter pops them; consumes them all. */
+PyObject *Ci_JitRt_MakeFunction(_PyInterpreterFrame *frame, PyObject **in, int flags);
+
+/* BEFORE_WITH: (bound __exit__, what __enter__ returned), or both NULL on error. */
+CiJitPair Ci_JitRt_BeforeWith(PyObject *mgr);
+
+/* FORMAT_VALUE: conversion is oparg & FVC_MASK; spec may be NULL. */
+PyObject *Ci_JitRt_FormatValue(PyObject *value, PyObject *spec, int conversion);
+
+/* BUILD_STRING: joins and consumes the pieces. */
+PyObject *Ci_JitRt_BuildString(PyObject **items, Py_ssize_t n);
+
+/* BUILD_SLICE with 2 or 3 items (start, stop[, step]). */
+PyObject *Ci_JitRt_BuildSlice(PyObject **items, Py_ssize_t n);
+
+/* LIST_EXTEND, with the interpreter's message for a non-iterable. */
+int Ci_JitRt_ListExtend(PyObject *list, PyObject *iterable);
+
+int Ci_JitRt_DeleteAttr(PyObject *obj, PyObject *name);
+int Ci_JitRt_StoreGlobal(_PyInterpreterFrame *frame, PyObject *name, PyObject *value);
+
 /* CONTAINS_OP's test: 1 if item in container, 0 if not, -1 on error. */
 int Ci_JitRt_Contains(PyObject *item, PyObject *container);
 
