@@ -1036,10 +1036,10 @@ hir_build(JitArena *arena, PyFunctionObject *pyfunc, const char *name, const cha
     }
     bld_bound_locals(&bd, post, count, entry_bound);
 
-    /* The entry block: poll the eval breaker as RESUME does, and define the locals. */
+    /* The entry block defines the locals. (RESUME_JIT polls the eval breaker before it
+       enters compiled code, as RESUME does.) */
     HirBlock *entry = bld_new_block(&bd, NULL, 0);
     bd.cur = entry;
-    bld_emit_fs(&bd, HIR_CheckEvalBreaker, 0, bd.resume_offset);
     for (int i = 0; i < bd.nlocals; i++) {
         _PyLocals_Kind kind = _PyLocals_GetKind(co->co_localspluskinds, i);
         HirInstr *v;
