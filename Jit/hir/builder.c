@@ -32,6 +32,8 @@
 
 typedef struct {
     int op;       /* base opcode (specialisations undone) */
+    int spec_op;  /* the opcode as the specialising interpreter left it */
+    const _Py_CODEUNIT *cache;  /* its inline cache */
     int oparg;    /* with EXTENDED_ARG folded in */
     int offset;   /* code units from the start, of the opcode itself */
     int next;     /* offset of the next instruction (after its caches) */
@@ -45,9 +47,11 @@ bc_decode(const _Py_CODEUNIT *code, int *pos)
     int oparg = 0;
     int op;
     int start = *pos;
+    int spec_op;
     for (;;) {
         _Py_CODEUNIT word = code[*pos];
-        op = _PyOpcode_Deopt[_Py_OPCODE(word)];
+        spec_op = _Py_OPCODE(word);
+        op = _PyOpcode_Deopt[spec_op];
         oparg = (oparg << 8) | _Py_OPARG(word);
         (*pos)++;
         if (op != EXTENDED_ARG) {
@@ -55,6 +59,8 @@ bc_decode(const _Py_CODEUNIT *code, int *pos)
         }
     }
     bi.op = op;
+    bi.spec_op = spec_op;
+    bi.cache = code + *pos;
     bi.oparg = oparg;
     bi.offset = *pos - 1;
     bi.next = *pos + _PyOpcode_Caches[op];
@@ -442,6 +448,55 @@ bld_cond_branch(Builder *bd, HirInstr *cond, HirBlock **on_true, HirBlock **on_f
     br->target[1] = *on_false;
 }
 
+/* -- Profiles: the specialising interpreter's inline caches ------------------------------ */
+
+static uint32_t
+bld_u32(const _Py_CODEUNIT *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 16);
+}
+
+/* Copy what the inline cache of `bi` says into i->cache. */
+static void
+bld_read_cache(BcInstr bi, HirInstr *i)
+{
+    const _Py_CODEUNIT *c = bi.cache;
+    switch (bi.spec_op) {
+    case LOAD_ATTR_INSTANCE_VALUE:
+    case STORE_ATTR_INSTANCE_VALUE: {
+        const _PyAttrCache *ac = (const _PyAttrCache *)c;
+        i->cache.kind = HIR_CACHE_INSTANCE_VALUE;
+        i->cache.version = bld_u32(ac->version);
+        i->cache.index = ac->index;
+        break;
+    }
+    case LOAD_METHOD_WITH_VALUES:
+    case LOAD_METHOD_NO_DICT: {
+        const _PyLoadMethodCache *mc = (const _PyLoadMethodCache *)c;
+        i->cache.kind = bi.spec_op == LOAD_METHOD_WITH_VALUES ? HIR_CACHE_METHOD_VALUES
+                                                              : HIR_CACHE_METHOD_NO_DICT;
+        i->cache.version = bld_u32(mc->type_version);
+        i->cache.version2 = bld_u32(mc->keys_version);
+        uintptr_t descr = 0;
+        memcpy(&descr, mc->descr, sizeof(descr));
+        i->cache.descr = (PyObject *)descr;
+        break;
+    }
+    case LOAD_GLOBAL_MODULE:
+    case LOAD_GLOBAL_BUILTIN: {
+        const _PyLoadGlobalCache *gc = (const _PyLoadGlobalCache *)c;
+        i->cache.kind = bi.spec_op == LOAD_GLOBAL_MODULE ? HIR_CACHE_GLOBAL_MODULE
+                                                         : HIR_CACHE_GLOBAL_BUILTIN;
+        i->cache.version = bld_u32(gc->module_keys_version);
+        i->cache.version2 = gc->builtin_keys_version;
+        i->cache.index = gc->index;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
 /* -- Instructions ----------------------------------------------------------------------- */
 
 static HirInstr *
@@ -500,6 +555,11 @@ bld_pop_jump(Builder *bd, BcInstr bi, int target, int fallthrough)
     HirBlock *t, *f;
     bld_cond_branch(bd, cond, &t, &f);
     bd->cur = jump_if_true ? t : f;
+    if (bi.op == POP_JUMP_BACKWARD_IF_FALSE || bi.op == POP_JUMP_BACKWARD_IF_TRUE
+        || bi.op == POP_JUMP_BACKWARD_IF_NONE || bi.op == POP_JUMP_BACKWARD_IF_NOT_NONE) {
+        /* A taken backward jump polls the eval breaker, as in the interpreter. */
+        bld_emit_fs(bd, HIR_CheckEvalBreaker, 0, bi.offset);
+    }
     if (bld_jump_to(bd, target) < 0) {
         return -1;
     }
@@ -588,12 +648,14 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         }
         v = bld_emit_fs(bd, HIR_LoadGlobal, 0, off);
         v->name = PyTuple_GET_ITEM(co->co_names, bi.oparg >> 1);
+        bld_read_cache(bi, v);
         bld_push(bd, v);
         return 0;
     case LOAD_ATTR:
         v = bld_emit_fs(bd, HIR_LoadAttr, 1, off);
         v->in[0] = bld_pop(bd);
         v->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
+        bld_read_cache(bi, v);
         bld_push(bd, v);
         return 0;
     case STORE_ATTR:
@@ -601,11 +663,13 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         c->in[0] = bld_pop(bd);   /* owner */
         c->in[1] = bld_pop(bd);   /* value */
         c->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
+        bld_read_cache(bi, c);
         return 0;
     case LOAD_METHOD:
         v = bld_emit_fs(bd, HIR_LoadMethod, 1, off);
         v->in[0] = bld_pop(bd);
         v->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
+        bld_read_cache(bi, v);
         a = bld_emit(bd, HIR_GetSecondOutput, 1);
         a->in[0] = v;
         bld_push(bd, v);
@@ -629,8 +693,28 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         bld_push(bd, c);
         return 0;
     }
+    case COMPARE_OP: {
+        /* A comparison whose result only feeds the next jump's truth test becomes one
+           operation with a C result: no bool object in between. */
+        int pos = bi.next;
+        BcInstr nx = bi.next < bd->ncode ? bc_decode(bd->bc, &pos) : bi;
+        bool fused = bi.next < bd->ncode && bd->block_at[bi.next] < 0
+                     && (nx.op == POP_JUMP_FORWARD_IF_FALSE || nx.op == POP_JUMP_FORWARD_IF_TRUE
+                         || nx.op == POP_JUMP_BACKWARD_IF_FALSE
+                         || nx.op == POP_JUMP_BACKWARD_IF_TRUE);
+        if (fused) {
+            c = bld_emit_fs(bd, HIR_CompareBool, 2, off);
+            c->in[1] = bld_pop(bd);
+            c->in[0] = bld_pop(bd);
+            c->index = bi.oparg;
+            v = bld_emit(bd, HIR_BoxBool, 1);
+            v->in[0] = c;
+            bld_push(bd, v);
+            return 0;
+        }
+    }
+        /* fall through */
     case BINARY_OP:
-    case COMPARE_OP:
         c = bld_emit_fs(bd, bi.op == BINARY_OP ? HIR_BinaryOp : HIR_Compare, 2, off);
         c->in[1] = bld_pop(bd);
         c->in[0] = bld_pop(bd);

@@ -14,12 +14,32 @@ typedef struct {
     PyObject *second;
 } CiJitPair;
 
+/* The helpers below that take inline-cache data (HirInstr.cache: a kind, two versions,
+   an index, a method) try the specialised interpreter's fast path first and fall back to
+   the generic operation when the cache no longer holds. */
+
 /* LOAD_GLOBAL: globals, then builtins; NameError (with .name set) when absent. */
-PyObject *Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name);
+PyObject *Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, int kind,
+                              uint32_t module_version, uint32_t builtins_version,
+                              uint32_t index);
 
 /* LOAD_METHOD: the two stack slots LOAD_METHOD pushes, as new references: (method, self)
    when a method descriptor was found, else (NULL, attribute). Both NULL on error. */
-CiJitPair Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name);
+CiJitPair Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name, int kind, uint32_t type_version,
+                              uint32_t keys_version, PyObject *descr);
+
+/* LOAD_ATTR and STORE_ATTR (the latter 0 or -1). */
+PyObject *Ci_JitRt_LoadAttr(PyObject *obj, PyObject *name, uint32_t type_version,
+                            uint32_t index);
+int Ci_JitRt_StoreAttr(PyObject *obj, PyObject *name, PyObject *value,
+                       uint32_t type_version, uint32_t index);
+
+/* BINARY_SUBSCR and STORE_SUBSCR (the latter 0 or -1). */
+PyObject *Ci_JitRt_BinarySubscr(PyObject *container, PyObject *sub);
+int Ci_JitRt_StoreSubscr(PyObject *container, PyObject *sub, PyObject *value);
+
+/* A comparison whose result is only tested for truth: 1, 0, or -1 on error. */
+int Ci_JitRt_CompareBool(PyObject *lhs, PyObject *rhs, int oparg);
 
 /* BINARY_OP with its oparg (NB_ADD ... NB_INPLACE_XOR). */
 PyObject *Ci_JitRt_BinaryOp(PyObject *lhs, PyObject *rhs, int oparg);
