@@ -997,6 +997,14 @@ bld_refuse_code(PyCodeObject *co)
     if (!(co->co_flags & CO_OPTIMIZED)) {
         return "module or class body";
     }
+    /* Guards resume the interpreter at their instruction; with more than 256 locals a
+       LOAD_FAST may carry an EXTENDED_ARG prefix that resuming would skip. */
+    if (co->co_nlocalsplus > 255) {
+        return "more than 255 locals";
+    }
+    if (Py_SIZE(co) > 20000) {
+        return "function too large";
+    }
     return NULL;
 }
 
