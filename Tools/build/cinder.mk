@@ -24,6 +24,11 @@ Cinder/Jit/codegen/%.o: $(CINDER_SRCDIR)/Jit/codegen/%.cpp cinder-config.mk
 
 -include $(CINDER_OBJS:.o=.d)
 
+# Upstream files that our patches make include our headers (cinder/jit_hooks.h).
+CINDER_HOOKED_OBJS = Python/ceval.o Python/pylifecycle.o
+$(CINDER_HOOKED_OBJS): PY_CORE_CFLAGS += $(CINDER_CFLAGS)
+$(CINDER_HOOKED_OBJS): $(CINDER_SRCDIR)/Include/cinder/jit_hooks.h $(CINDER_SRCDIR)/Jit/jit.h
+
 # --- googletest tests of our C code (RuntimeTests/) -----------------------------------
 # The binary sits next to ./python so that it finds the build tree's Lib/ on its own.
 
