@@ -232,8 +232,9 @@ TEST(JitOptions, HelpListsEveryOption)
 #define CI_JIT_OPTION(KIND, XNAME, ENVVAR, FIELD, ARG, HELP)                      \
     EXPECT_NE(help.find(std::string("-X ") + XNAME), std::string::npos) << XNAME; \
     EXPECT_NE(help.find(HELP), std::string::npos) << XNAME;                       \
-    if (ENVVAR != nullptr) {                                                      \
-        EXPECT_NE(help.find(ENVVAR), std::string::npos) << XNAME;                 \
+    {                                                                             \
+        const char *env = ENVVAR;                                                 \
+        EXPECT_TRUE(env == nullptr || help.find(env) != std::string::npos) << XNAME; \
     }
 #include "Jit/jit_options.def"
 #undef CI_JIT_OPTION

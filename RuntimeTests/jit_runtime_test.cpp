@@ -10,6 +10,7 @@
 #include "opcode.h"
 #include "pycore_code.h"
 #include "pycore_frame.h"
+#include "pycore_opcode.h"
 
 namespace {
 
