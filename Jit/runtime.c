@@ -351,6 +351,9 @@ Ci_JitOnResume(PyThreadState *tstate, _PyInterpreterFrame *frame)
     if (frame->prev_instr != _PyCode_CODE(code) + code->_co_firsttraceable) {
         return 0;  /* a generator resuming after its first RESUME */
     }
+    if (frame->f_func == NULL || frame->f_func->func_code != (PyObject *)code) {
+        return 0;  /* the function's __code__ was replaced: compile it later */
+    }
     CiJitCodeState *st = rt_state(code);
     if (st == NULL) {
         st = rt_state_ensure(code);
