@@ -165,14 +165,22 @@ class ApiTests(unittest.TestCase):
 class JitOnTests(unittest.TestCase):
     """The cinderjit API in a child process running with the JIT on."""
 
+    # Prepended to every child's code: total() counts the functions compiled or refused.
+    PRELUDE = textwrap.dedent("""
+        import cinderjit
+        def total():
+            s = cinderjit.jit_stats()
+            return s['compiled'] + sum(s['refused'].values())
+        """)
+
     def run_jit(self, code, *args, env=None):
-        rc, out, err = run_python(*args, env=env, code=textwrap.dedent(code))
+        rc, out, err = run_python(*args, env=env,
+                                  code=self.PRELUDE + textwrap.dedent(code))
         self.assertEqual(rc, 0, err)
         return out
 
     def test_enabled_and_disable(self):
         out = self.run_jit("""
-            import cinderjit
             print(cinderjit.is_enabled())
             cinderjit.disable()
             print(cinderjit.is_enabled())
@@ -181,20 +189,14 @@ class JitOnTests(unittest.TestCase):
 
     def test_off_by_default(self):
         out = self.run_jit("""
-            import cinderjit
             def f(): pass
             f()
-            s = cinderjit.jit_stats()
-            print(cinderjit.is_enabled(), s['compiled'] + sum(s['refused'].values()))
+            print(cinderjit.is_enabled(), total())
             """)
         self.assertEqual(out, "False 0\n")
 
     def test_first_call_compiles_or_refuses(self):
         out = self.run_jit("""
-            import cinderjit
-            def total():
-                s = cinderjit.jit_stats()
-                return s['compiled'] + sum(s['refused'].values())
             def f(x): return x + 1
             def g(): yield 1
             before = total()
@@ -213,11 +215,7 @@ class JitOnTests(unittest.TestCase):
 
     def test_disable_stops_compiling(self):
         out = self.run_jit("""
-            import cinderjit
             cinderjit.disable()
-            def total():
-                s = cinderjit.jit_stats()
-                return s['compiled'] + sum(s['refused'].values())
             def f(x): return x + 1
             before = total()
             f(1)
@@ -227,10 +225,6 @@ class JitOnTests(unittest.TestCase):
 
     def test_auto_compiles_on_the_nth_call(self):
         out = self.run_jit("""
-            import cinderjit
-            def total():
-                s = cinderjit.jit_stats()
-                return s['compiled'] + sum(s['refused'].values())
             def f(x): return x + 1
             before = total()
             for i in range(19):
@@ -246,7 +240,6 @@ class JitOnTests(unittest.TestCase):
             f.write("# listed\n__main__:listed\n__main__:C.method  # a method\n")
         self.addCleanup(os_helper.unlink, f.name)
         code = """
-            import cinderjit
             def listed(): return 1
             def unlisted(): return 2
             class C:
