@@ -1,5 +1,5 @@
-/* The built-in `cinderjit` module: the JIT's controls and statistics for Python code
-   (CinderDoc/jit.rst). */
+/* The built-in `cinderjit` module: the JIT's controls and statistics for
+   Python code (CinderDoc/jit.rst). */
 
 #include "Jit/runtime.h"
 
@@ -9,9 +9,9 @@ PyDoc_STRVAR(cinderjit_doc,
 "force_compile(f)         -- compile f now; whether it is compiled\n"
 "is_jit_compiled(f)       -- whether f runs compiled code\n"
 "disable()                -- stop compiling functions as they are called\n"
-"is_enabled()             -- whether functions are compiled as they are called\n"
+"is_enabled()             -- whether functions are compiled when called\n"
 "get_compiled_functions() -- 'module:qualname' of each compiled function\n"
-"jit_stats()              -- counts of compiled and refused functions, deopts");
+"jit_stats()              -- compiled and refused functions, deopts");
 
 static PyCodeObject *
 cj_code_of(PyObject *f)
@@ -27,8 +27,9 @@ cj_code_of(PyObject *f)
 PyDoc_STRVAR(force_compile_doc,
 "force_compile(f) -> bool\n"
 "\n"
-"Compile the Python function f now, even when the JIT is off or f is not in the JIT\n"
-"list. Returns whether f is compiled; jit_stats() counts why it was refused.");
+"Compile the Python function f now, even when the JIT is off or f is not in\n"
+"the JIT list. Returns whether f is compiled; jit_stats() counts why it was\n"
+"refused.");
 
 static PyObject *
 cj_force_compile(PyObject *mod, PyObject *f)
@@ -57,8 +58,8 @@ cj_is_jit_compiled(PyObject *mod, PyObject *f)
 PyDoc_STRVAR(disable_doc,
 "disable()\n"
 "\n"
-"Stop compiling functions as they are called. Compiled functions keep running\n"
-"compiled code; force_compile() still works.");
+"Stop compiling functions as they are called. Compiled functions keep\n"
+"running compiled code; force_compile() still works.");
 
 static PyObject *
 cj_disable(PyObject *mod, PyObject *unused)

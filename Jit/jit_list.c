@@ -1,5 +1,5 @@
-/* The JIT list: parsing list files into a sorted array of "module:qualname" strings, and
-   lookups by binary search. */
+/* The JIT list: parsing list files into a sorted array of "module:qualname"
+   strings, and lookups by binary search. */
 
 #include "Jit/jit_list.h"
 
@@ -43,7 +43,7 @@ ci_jit_list_size(const CiJitList *list)
     return list->size;
 }
 
-/* --- Parsing ------------------------------------------------------------------------- */
+/* --- Parsing ------------------------------------------------------------- */
 
 static int
 jl_is_space(char c)
@@ -52,8 +52,8 @@ jl_is_space(char c)
            || c == '\v';
 }
 
-/* A byte of an identifier: ASCII letters, digits and '_', and any non-ASCII byte (the
-   UTF-8 of a non-ASCII identifier). */
+/* A byte of an identifier: ASCII letters, digits and '_', and any non-ASCII
+   byte (the UTF-8 of a non-ASCII identifier). */
 static int
 jl_is_ident(unsigned char c)
 {
@@ -61,9 +61,9 @@ jl_is_ident(unsigned char c)
            || (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
 }
 
-/* Whether S[0..LEN) is a dotted name: non-empty parts separated by single dots, each an
-   identifier not starting with a digit or, when ANGLED, also "<identifier>" as in
-   "f.<locals>.g" or "<lambda>". */
+/* Whether S[0..LEN) is a dotted name: non-empty parts separated by single
+   dots, each an identifier not starting with a digit or, when ANGLED, also
+   "<identifier>" as in "f.<locals>.g" or "<lambda>". */
 static int
 jl_is_dotted(const char *s, size_t len, int angled)
 {
@@ -200,7 +200,7 @@ error:
     return NULL;
 }
 
-/* --- Lookup -------------------------------------------------------------------------- */
+/* --- Lookup -------------------------------------------------------------- */
 
 static int
 jl_compare_entries(const void *a, const void *b)

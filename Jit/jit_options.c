@@ -1,5 +1,5 @@
-/* Parsing the JIT's options from -X and the environment, and -X jit-help: everything here
-   is driven by the table in Jit/jit_options.def. */
+/* Parsing the JIT's options from -X and the environment, and -X jit-help:
+   everything here is driven by the table in Jit/jit_options.def. */
 
 #include "Jit/jit_options.h"
 
@@ -50,8 +50,8 @@ opt_find(const char *name, size_t len)
     return NULL;
 }
 
-/* Store VALUE (NULL: none given) into the field of ROW. WHERE names the setting in an
-   error message ("-X jit-auto" or "PYTHONJITAUTO"). */
+/* Store VALUE (NULL: none given) into the field of ROW. WHERE names the
+   setting in an error message ("-X jit-auto" or "PYTHONJITAUTO"). */
 static int
 opt_set(CiJitOptions *opts, const OptRow *row, const char *value,
         const char *where, char *err, size_t errsize)
@@ -78,7 +78,8 @@ opt_set(CiJitOptions *opts, const OptRow *row, const char *value,
         if (value != NULL && value[0] >= '0' && value[0] <= '9') {
             n = strtoul(value, &end, 10);
         }
-        if (value == NULL || end == NULL || *end != '\0' || errno != 0 || n == 0) {
+        if (value == NULL || end == NULL || *end != '\0' || errno != 0
+            || n == 0) {
             opt_error(err, errsize,
                       "%s%s%s: invalid value, expected a positive integer "
                       "(%s=%s)", where, value ? "=" : "", value ? value : "",
@@ -192,8 +193,8 @@ ci_jit_options_clear(CiJitOptions *opts)
 void
 ci_jit_options_print_help(FILE *out)
 {
-    fprintf(out, "JIT options (-X option, or environment variable; "
-                 "-X takes precedence, -E ignores the environment):\n");
+    fprintf(out, "JIT options: -X option or environment variable (-X takes\n"
+                 "precedence; -E ignores the environment).\n");
     for (size_t i = 0; i < OPT_NROWS; i++) {
         const OptRow *row = &opt_rows[i];
         const char *arg = row->kind == OPT_FLAG ? "1" : row->arg;

@@ -1,5 +1,6 @@
-/* The JIT's options (one table, Jit/jit_options.def) and the accessor the compiler reads
-   them through. Parsed once at startup by Ci_JitInit (Jit/runtime.c). */
+/* The JIT's options (one table, Jit/jit_options.def) and the accessor the
+   compiler reads them through. Parsed once at startup by Ci_JitInit
+   (Jit/runtime.c). */
 #ifndef CINDER_JIT_OPTIONS_H
 #define CINDER_JIT_OPTIONS_H
 
@@ -23,17 +24,18 @@ typedef struct CiJitOptions {
 #undef CI_JIT_OPTION
 } CiJitOptions;
 
-/* The options in force: what -X and the environment said at startup (all zero before
-   Ci_JitInit and after Ci_JitFini). Never NULL. */
+/* The options in force: what -X and the environment said at startup (all
+   zero before Ci_JitInit and after Ci_JitFini). Never NULL. */
 const CiJitOptions *ci_jit_options(void);
 
-/* Where dumps and JIT messages go: the -X jit-log-file, or stderr. Never NULL. */
+/* Where dumps and JIT messages go: the -X jit-log-file, or stderr. Never
+   NULL. */
 FILE *ci_jit_log(void);
 
-/* Fill OPTS from XOPTIONS (PyConfig.xoptions: "name" or "name=value" items; those not
-   starting with "jit" are ignored) and, when USE_ENV, from the environment; -X wins.
-   jit-list-file and jit-auto imply jit. Returns 0, or -1 with a message naming the
-   option in ERR (OPTS is then cleared). */
+/* Fill OPTS from XOPTIONS (PyConfig.xoptions: "name" or "name=value" items;
+   those not starting with "jit" are ignored) and, when USE_ENV, from the
+   environment; -X wins. jit-list-file and jit-auto imply jit. Returns 0, or
+   -1 with a message naming the option in ERR (OPTS is then cleared). */
 int ci_jit_options_parse(CiJitOptions *opts, const PyWideStringList *xoptions,
                          int use_env, char *err, size_t errsize);
 

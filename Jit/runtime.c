@@ -1,5 +1,6 @@
-/* The JIT runtime: per-code state in co_extra, the compile trigger behind RESUME, entry
-   through RESUME_JIT, statistics, and startup/shutdown (Ci_JitInit, Ci_JitFini). */
+/* The JIT runtime: per-code state in co_extra, the compile trigger behind
+   RESUME, entry through RESUME_JIT, statistics, and startup/shutdown
+   (Ci_JitInit, Ci_JitFini). */
 
 #include "Jit/runtime.h"
 
@@ -19,31 +20,34 @@
 /* How entry works.
 
    The interpreter pushes and binds a frame for every call (from C through
-   _PyEval_Vector, or inline from CALL, CALL_PY_* and BINARY_SUBSCR_GETITEM) and then runs
-   the code's first RESUME. Unquickened, RESUME calls Ci_JitOnResume, which decides
-   whether to compile (first call, or N-th with -X jit-auto; the JIT list) and, on
-   success, rewrites that RESUME into RESUME_JIT and has the frame enter it at once.
-   RESUME_JIT calls Ci_JitRunFrame, which runs the body on the frame and hands its result
-   back to ceval.c: a value goes through RETURN_VALUE, CI_JIT_DEOPT resumes the
-   interpreter at prev_instr + 1, CI_JIT_DEOPT_ERROR takes the error path at prev_instr.
+   _PyEval_Vector, or inline from CALL, CALL_PY_* and BINARY_SUBSCR_GETITEM)
+   and then runs the code's first RESUME. Unquickened, RESUME calls
+   Ci_JitOnResume, which decides whether to compile (first call, or N-th
+   with -X jit-auto; the JIT list) and, on success, rewrites that RESUME
+   into RESUME_JIT and has the frame enter it at once. RESUME_JIT calls
+   Ci_JitRunFrame, which runs the body on the frame and hands its result
+   back to ceval.c: a value goes through RETURN_VALUE, CI_JIT_DEOPT resumes
+   the interpreter at prev_instr + 1, CI_JIT_DEOPT_ERROR takes the error
+   path at prev_instr.
 
-   Under sys.settrace/setprofile the interpreter dispatches every instruction through
-   DO_TRACING, which executes the base opcode: RESUME_JIT runs as RESUME, whose hook
-   declines while tracing, so traced frames are interpreted from their first line.
+   Under sys.settrace/setprofile the interpreter dispatches every
+   instruction through DO_TRACING, which executes the base opcode:
+   RESUME_JIT runs as RESUME, whose hook declines while tracing, so traced
+   frames are interpreted from their first line.
 
-   -X jit-auto=N needs to see every call until the N-th, but quickening turns RESUME
-   into RESUME_QUICK after a few calls; while a code object is still counting, the hook
-   turns its RESUME_QUICK back into RESUME. */
+   -X jit-auto=N needs to see every call until the N-th, but quickening
+   turns RESUME into RESUME_QUICK after a few calls; while a code object is
+   still counting, the hook turns its RESUME_QUICK back into RESUME. */
 
-/* --- State ---------------------------------------------------------------------------- */
+/* --- State --------------------------------------------------------------- */
 
 /* What the runtime knows about one code object, kept in its co_extra slot. */
 typedef struct CiJitCodeState {
     PyCodeObject *code;      /* borrowed: the state dies with the code */
     CiJitBody body;          /* the installed body, or NULL */
-    CiJitCode *compiled;     /* the compiler's output (kept after uninstalling) */
-    PyObject *globals;       /* strong: the globals and builtins the body was */
-    PyObject *builtins;      /* compiled for; NULL for test bodies */
+    CiJitCode *compiled;     /* the compiler's output, kept when uninstalled */
+    PyObject *globals;       /* strong: the globals and builtins the body */
+    PyObject *builtins;      /* was compiled for; NULL for test bodies */
     PyObject *name;          /* "module:qualname" while installed */
     const char *refused;     /* why this code stays interpreted, or NULL */
     unsigned long ncalls;    /* calls seen while counting for -X jit-auto */
@@ -62,7 +66,7 @@ static struct {
     CiJitList *list;
     FILE *log;                   /* the -X jit-log-file, or NULL for stderr */
     int compiling;               /* compile functions as they are called */
-    Py_ssize_t extra_index;      /* our co_extra slot, -1 when not initialised */
+    Py_ssize_t extra_index;      /* our co_extra slot; -1: not initialised */
     PyInterpreterState *interp;  /* the interpreter the slot belongs to */
     CiJitCodeState installed;    /* sentinel of the circular list */
     unsigned long ncompiled;
@@ -174,7 +178,8 @@ rt_count_refusal(const char *why)
 {
     int i;
     for (i = 0; i < rt.nrefusals; i++) {
-        if (rt.refusals[i].why == why || strcmp(rt.refusals[i].why, why) == 0) {
+        if (rt.refusals[i].why == why
+            || strcmp(rt.refusals[i].why, why) == 0) {
             break;
         }
     }
@@ -197,7 +202,7 @@ rt_refuse(CiJitCodeState *st, const char *why)
     rt_count_refusal(why);
 }
 
-/* --- Installing bodies ---------------------------------------------------------------- */
+/* --- Installing bodies --------------------------------------------------- */
 
 /* The RESUME that starts CODE's body, or NULL if there is none. */
 static _Py_CODEUNIT *
@@ -231,7 +236,8 @@ rt_unsupported(PyCodeObject *code)
     return NULL;
 }
 
-/* FUNC's "module:qualname" (module: its globals' __name__), or NULL with an exception. */
+/* FUNC's "module:qualname" (module: its globals' __name__), or NULL with an
+   exception. */
 static PyObject *
 rt_function_name(PyFunctionObject *func)
 {
@@ -268,7 +274,10 @@ rt_listed(PyFunctionObject *func)
         const char *colon = strrchr(utf8, ':');
         size_t mlen = colon - utf8;
         char small[256];
-        char *module = mlen < sizeof(small) ? small : PyMem_RawMalloc(mlen + 1);
+        char *module = small;
+        if (mlen >= sizeof(small)) {
+            module = PyMem_RawMalloc(mlen + 1);
+        }
         if (module != NULL) {
             memcpy(module, utf8, mlen);
             module[mlen] = '\0';
@@ -302,8 +311,8 @@ rt_now(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Compile FUNC's code (whose state is ST) and install it. Returns 0, or -1 when refused
-   (ST records why). Never raises. */
+/* Compile FUNC's code (whose state is ST) and install it. Returns 0, or -1
+   when refused (ST records why). Never raises. */
 static int
 rt_compile(CiJitCodeState *st, PyFunctionObject *func)
 {
@@ -319,8 +328,8 @@ rt_compile(CiJitCodeState *st, PyFunctionObject *func)
     CiJitCode *compiled = ci_jit_compile(func, &why);
     rt.compile_seconds += rt_now() - start;
     if (PyErr_Occurred()) {
-        /* The compiler must not raise; do not let a bug leak an exception into the
-           frame about to run. */
+        /* The compiler must not raise; do not let a bug leak an exception
+           into the frame about to run. */
         PyErr_WriteUnraisable((PyObject *)func);
     }
     if (compiled == NULL) {
@@ -338,7 +347,7 @@ rt_compile(CiJitCodeState *st, PyFunctionObject *func)
     return 0;
 }
 
-/* --- The interpreter's hooks ------------------------------------------------------------ */
+/* --- The interpreter's hooks --------------------------------------------- */
 
 int
 Ci_JitOnResume(PyThreadState *tstate, _PyInterpreterFrame *frame)
@@ -351,7 +360,8 @@ Ci_JitOnResume(PyThreadState *tstate, _PyInterpreterFrame *frame)
     if (frame->prev_instr != _PyCode_CODE(code) + code->_co_firsttraceable) {
         return 0;  /* a generator resuming after its first RESUME */
     }
-    if (frame->f_func == NULL || frame->f_func->func_code != (PyObject *)code) {
+    if (frame->f_func == NULL
+        || frame->f_func->func_code != (PyObject *)code) {
         return 0;  /* the function's __code__ was replaced: compile it later */
     }
     CiJitCodeState *st = rt_state(code);
@@ -377,7 +387,8 @@ Ci_JitOnResume(PyThreadState *tstate, _PyInterpreterFrame *frame)
     }
     if (rt.options.auto_threshold > 1
         && ++st->ncalls < rt.options.auto_threshold) {
-        /* Keep counting calls: undo the quickening _PyCode_Warmup may just have done. */
+        /* Keep counting calls: undo the quickening _PyCode_Warmup may just
+           have done. */
         if (_Py_OPCODE(*frame->prev_instr) == RESUME_QUICK) {
             _Py_SET_OPCODE(*frame->prev_instr, RESUME);
         }
@@ -403,7 +414,7 @@ Ci_JitRunFrame(PyThreadState *tstate, _PyInterpreterFrame *frame)
     return st->body(tstate, frame);
 }
 
-/* --- API for compiled code ---------------------------------------------------------------- */
+/* --- API for compiled code ----------------------------------------------- */
 
 void
 ci_jit_count_deopt(int reason)
@@ -450,7 +461,7 @@ ci_jit_log(void)
     return rt.log != NULL ? rt.log : stderr;
 }
 
-/* --- Per-code API ------------------------------------------------------------------------ */
+/* --- Per-code API -------------------------------------------------------- */
 
 int
 Ci_JitIsCompiled(PyCodeObject *code)
@@ -505,7 +516,8 @@ Ci_JitUninstall(PyCodeObject *code)
     st->body = NULL;
     st->refused = RT_WHY_UNINSTALLED;
     rt_unlink(st);
-    /* Quickened code (co_warmup == 0) never runs an unquickened RESUME again. */
+    /* Quickened code (co_warmup == 0) never runs an unquickened RESUME
+       again. */
     _Py_SET_OPCODE(*rt_entry_resume(code),
                    code->co_warmup == 0 ? RESUME_QUICK : RESUME);
     return 0;
@@ -515,7 +527,8 @@ int
 Ci_JitInstallBodyForTesting(PyCodeObject *code, CiJitBody body)
 {
     if (!rt_active_in(_PyInterpreterState_GET())) {
-        PyErr_SetString(PyExc_RuntimeError, "the JIT runtime is not initialised");
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the JIT runtime is not initialised");
         return -1;
     }
     const char *why = rt_unsupported(code);
@@ -539,7 +552,7 @@ Ci_JitInstallBodyForTesting(PyCodeObject *code, CiJitBody body)
     return 0;
 }
 
-/* --- Control ------------------------------------------------------------------------------ */
+/* --- Control ------------------------------------------------------------- */
 
 int
 Ci_JitIsEnabled(void)
@@ -624,7 +637,7 @@ error:
     return NULL;
 }
 
-/* --- Startup and shutdown ----------------------------------------------------------------- */
+/* --- Startup and shutdown ------------------------------------------------ */
 
 static PyStatus
 rt_fail(const char *message)
@@ -686,7 +699,8 @@ Ci_JitFini(void)
     rt.compiling = 0;
     rt.extra_index = -1;
     rt.interp = NULL;
-    /* Code objects that outlive this (static ones) keep their state, unlisted. */
+    /* Code objects that outlive this (static ones) keep their state,
+       unlisted. */
     while (rt.installed.next != NULL && rt.installed.next != &rt.installed) {
         rt_unlink(rt.installed.next);
     }
