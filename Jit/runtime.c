@@ -90,6 +90,7 @@ static const char RT_WHY_LIST[] = "not in the JIT list";
 static const char RT_WHY_NO_RESUME[] = "no RESUME at the entry";
 static const char RT_WHY_UNINSTALLED[] = "uninstalled";
 static const char RT_WHY_NO_MEMORY[] = "out of memory";
+static const char RT_WHY_BUSY[] = "being compiled";
 
 static void
 rt_unlink(CiJitCodeState *st)
@@ -325,7 +326,11 @@ rt_compile(CiJitCodeState *st, PyFunctionObject *func)
     }
     const char *why = NULL;
     double start = rt_now();
+    /* Should a finalizer run during compilation and call this function, it
+       stays interpreted rather than being compiled twice at once. */
+    st->refused = RT_WHY_BUSY;
     CiJitCode *compiled = ci_jit_compile(func, &why);
+    st->refused = NULL;
     rt.compile_seconds += rt_now() - start;
     if (PyErr_Occurred()) {
         /* The compiler must not raise; do not let a bug leak an exception
