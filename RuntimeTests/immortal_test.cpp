@@ -28,12 +28,9 @@ stock_refcount_add(PyObject *op, Py_ssize_t n)
     op->ob_refcnt += n;
 }
 
-// Run `body` in a forked child (a gtest death test) and expect it to exit
-// with status 0; the body reports what went wrong on stderr. Used for what
-// changes the whole process (immortalize_heap freezes the GC).
-#define EXPECT_IN_CHILD(body) \
-    EXPECT_EXIT({ body; std::exit(0); }, ::testing::ExitedWithCode(0), "")
-
+// What changes the whole process (immortalize_heap freezes the GC) runs in
+// a forked child, as a gtest death test expected to exit with status 0; a
+// failed CHILD_CHECK says what on stderr and exits with status 1.
 #define CHILD_CHECK(cond)                                               \
     do {                                                                \
         if (!(cond)) {                                                  \
@@ -119,7 +116,8 @@ TEST(Immortal, SurvivesRawCountChangesOfStockExtensions)
     _Py_SetImmortal(list);
     // The 3 << 30 encoding tolerates up to 2**30 - 1 unbalanced raw
     // operations in either direction.
-    const Py_ssize_t margin = ((Py_ssize_t)1 << (SIZEOF_VOID_P > 4 ? 30 : 28)) - 1;
+    const Py_ssize_t margin =
+        ((Py_ssize_t)1 << (SIZEOF_VOID_P > 4 ? 30 : 28)) - 1;
     stock_refcount_add(list, -margin);
     EXPECT_TRUE(Ci_IsImmortal(list));
     Py_DECREF(list);
@@ -148,56 +146,66 @@ TEST(Immortal, MortalCountSaturatesIntoImmortal)
     Py_DECREF(list);
 }
 
+namespace {
+
+void
+immortalize_heap_in_child()
+{
+    PyObject *main = PyImport_AddModule("__main__");  // borrowed
+    CHILD_CHECK(main != nullptr);
+    PyObject *globals = PyModule_GetDict(main);
+    PyObject *res = PyRun_String(
+        "class Point:\n"
+        "    def __init__(self, x, y):\n"
+        "        self.x, self.y = x, y\n"
+        "def area(p):\n"
+        "    return p.x * p.y * 1.5\n"
+        "data = [{'key %d' % i: Point(i * 1000, 2.5)} for i in range(100)]\n",
+        Py_file_input, globals, globals);
+    CHILD_CHECK(res != nullptr);
+    Py_DECREF(res);
+    PyObject *data = PyDict_GetItemString(globals, "data");
+    PyObject *area = PyDict_GetItemString(globals, "area");
+    CHILD_CHECK(data != nullptr && area != nullptr);
+    CHILD_CHECK(!Ci_IsImmortal(data));
+
+    Py_ssize_t marked = Ci_ImmortalizeHeap();
+    CHILD_CHECK(!PyErr_Occurred());
+    if (!CI_IMMORTAL_INSTANCES) {
+        CHILD_CHECK(marked == 0);
+        std::exit(0);
+    }
+    CHILD_CHECK(marked > 100);
+    CHILD_CHECK(Ci_IsImmortal(data));
+    CHILD_CHECK(Ci_IsImmortal(globals));
+    CHILD_CHECK(Ci_IsImmortal(area));
+    PyCodeObject *code = (PyCodeObject *)PyFunction_GET_CODE(area);
+    CHILD_CHECK(Ci_IsImmortal((PyObject *)code));
+    CHILD_CHECK(Ci_IsImmortal(code->co_consts));
+    PyObject *dict = PyList_GET_ITEM(data, 99);
+    CHILD_CHECK(Ci_IsImmortal(dict));
+    PyObject *key, *point;
+    Py_ssize_t pos = 0;
+    CHILD_CHECK(PyDict_Next(dict, &pos, &key, &point));
+    CHILD_CHECK(Ci_IsImmortal(key));    // str keys: not in dict_traverse
+    CHILD_CHECK(Ci_IsImmortal(point));
+    CHILD_CHECK(Ci_IsImmortal((PyObject *)Py_TYPE(point)));
+    PyObject *x = PyObject_GetAttrString(point, "x");
+    CHILD_CHECK(x != nullptr && Ci_IsImmortal(x));  // 99000
+    // Hashes are computed in the parent, not by a worker's first read.
+    CHILD_CHECK(((PyASCIIObject *)key)->hash != -1);
+    // Objects made from now on are mortal.
+    PyObject *fresh = PyList_New(0);
+    CHILD_CHECK(fresh != nullptr && !Ci_IsImmortal(fresh));
+    Py_DECREF(fresh);
+    // A second call finds the heap done.
+    CHILD_CHECK(Ci_ImmortalizeHeap() < marked);
+    std::exit(0);
+}
+
+}  // namespace
+
 TEST(ImmortalHeap, ImmortalizesWhatIsReachable)
 {
-    EXPECT_IN_CHILD({
-        PyObject *main = PyImport_AddModule("__main__");  // borrowed
-        CHILD_CHECK(main != nullptr);
-        PyObject *globals = PyModule_GetDict(main);
-        PyObject *res = PyRun_String(
-            "class Point:\n"
-            "    def __init__(self, x, y):\n"
-            "        self.x, self.y = x, y\n"
-            "def area(p):\n"
-            "    return p.x * p.y * 1.5\n"
-            "data = [{'key %d' % i: Point(i * 1000, 2.5)} for i in range(100)]\n",
-            Py_file_input, globals, globals);
-        CHILD_CHECK(res != nullptr);
-        Py_DECREF(res);
-        PyObject *data = PyDict_GetItemString(globals, "data");
-        PyObject *area = PyDict_GetItemString(globals, "area");
-        CHILD_CHECK(data != nullptr && area != nullptr);
-        CHILD_CHECK(!Ci_IsImmortal(data));
-
-        Py_ssize_t marked = Ci_ImmortalizeHeap();
-        CHILD_CHECK(!PyErr_Occurred());
-        if (!CI_IMMORTAL_INSTANCES) {
-            CHILD_CHECK(marked == 0);
-            std::exit(0);
-        }
-        CHILD_CHECK(marked > 100);
-        CHILD_CHECK(Ci_IsImmortal(data));
-        CHILD_CHECK(Ci_IsImmortal(globals));
-        CHILD_CHECK(Ci_IsImmortal(area));
-        CHILD_CHECK(Ci_IsImmortal(PyFunction_GET_CODE(area)));
-        CHILD_CHECK(Ci_IsImmortal(((PyCodeObject *)PyFunction_GET_CODE(area))->co_consts));
-        PyObject *dict = PyList_GET_ITEM(data, 99);
-        CHILD_CHECK(Ci_IsImmortal(dict));
-        PyObject *key, *point;
-        Py_ssize_t pos = 0;
-        CHILD_CHECK(PyDict_Next(dict, &pos, &key, &point));
-        CHILD_CHECK(Ci_IsImmortal(key));    // str keys: not in dict_traverse
-        CHILD_CHECK(Ci_IsImmortal(point));
-        CHILD_CHECK(Ci_IsImmortal((PyObject *)Py_TYPE(point)));
-        PyObject *x = PyObject_GetAttrString(point, "x");
-        CHILD_CHECK(x != nullptr && Ci_IsImmortal(x));  // 99000
-        // Hashes are computed in the parent, not by a worker's first read.
-        CHILD_CHECK(((PyASCIIObject *)key)->hash != -1);
-        // Objects made from now on are mortal.
-        PyObject *fresh = PyList_New(0);
-        CHILD_CHECK(fresh != nullptr && !Ci_IsImmortal(fresh));
-        Py_DECREF(fresh);
-        // A second call finds the heap done.
-        CHILD_CHECK(Ci_ImmortalizeHeap() < marked);
-    });
+    EXPECT_EXIT(immortalize_heap_in_child(), ::testing::ExitedWithCode(0), "");
 }

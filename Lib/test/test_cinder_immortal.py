@@ -96,7 +96,8 @@ class ImmortalizeHeapTests(unittest.TestCase):
 
             main()
             rec = records["key 999"]
-            for obj in (records, rec, rec.__dict__, rec.name, rec.values,
+            # (rec.__dict__ would be made now: 3.11 keeps attributes inline)
+            for obj in (records, rec, rec.name, rec.values,
                         rec.values[0], rec.values[1], rec.values[2],
                         "key 999", [k for k in records][500], Record,
                         Record.__init__, Record.__init__.__code__,
@@ -351,12 +352,13 @@ class StockExtensionTests(unittest.TestCase):
             ext.addref(obj, -100000)
             self.assertTrue(cinder.is_immortal(obj))
             self.assertEqual(sys.getrefcount(obj), count)
-        self.assertEqual(ext.raw_refcnt(None), raw - 100000)
+        # Each call also returns None with a raw increment (Py_RETURN_NONE).
+        self.assertAlmostEqual(ext.raw_refcnt(None), raw - 100000, delta=100)
         ext.addref(None, 300000)
         self.assertTrue(cinder.is_immortal(None))
         self.assertEqual(sys.getrefcount(None), count)
         ext.addref(None, -200000)
-        self.assertEqual(ext.raw_refcnt(None), raw)
+        self.assertAlmostEqual(ext.raw_refcnt(None), raw, delta=100)
         for obj in (True, 0, (), ""):
             ext.addref(obj, 100000)
 
