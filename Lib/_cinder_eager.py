@@ -2,95 +2,23 @@
 
 asyncio.tasks installs these at import (patches/0003); see
 CinderDoc/eager_coroutines.rst.  gather() starts each coroutine argument
-at once, in a copy of the current context, up to its first suspension.
-Those that finish there need no Task and no trip through the event loop;
-the others become Tasks that carry on from where they suspended.
+at once, as an eager Task (3.12's eager_start): it runs up to its first
+suspension in its own Task and context before gather() returns.  Those
+that finish there were never scheduled and are counted at once, without
+a trip through the event loop; the others carry on as ordinary Tasks.
 """
 
-import contextvars
 import types
 
 import cinder
 from asyncio import base_events, events, exceptions, futures, tasks
 
 _CoroutineType = types.CoroutineType
-_copy_context = contextvars.copy_context
 
 
 def enabled():
     """Whether eager gather is on (it follows cinder.set_eager_coroutines)."""
     return cinder.eager_coroutines_enabled()
-
-
-@types.coroutine
-def _resume(coro, yielded):
-    """Carry on `coro`, which already ran until it yielded `yielded`.
-
-    The Task driving this sees `yielded` first, exactly as if its own first
-    step had produced it, then everything `coro` yields afterwards.
-    """
-    while True:
-        try:
-            sent = yield yielded
-        except GeneratorExit:
-            coro.close()
-            raise
-        except BaseException as exc:
-            try:
-                yielded = coro.throw(exc)
-            except StopIteration as stop:
-                return stop.value
-            continue
-        if sent is None:
-            return (yield from coro)
-        try:
-            yielded = coro.send(sent)
-        except StopIteration as stop:
-            return stop.value
-
-
-def _strip_own_frame(exc):
-    # The exception passed through the frame that caught it; a Task would
-    # not have added one, so drop that traceback entry.
-    tb = exc.__traceback__
-    if tb is not None:
-        exc.__traceback__ = tb.tb_next
-    return exc
-
-
-# What starting a coroutine eagerly produced: a Future still running it,
-# or one of these records.
-_RESULT, _ERROR, _CANCELLED = range(3)
-
-
-def _start(loop, coro):
-    """Run `coro` up to its first suspension, as a Task's first step would.
-
-    Returns (_RESULT, value), (_ERROR, exception), (_CANCELLED, exception)
-    or a Task that continues the coroutine.
-    """
-    context = _copy_context()
-    try:
-        yielded = context.run(coro.send, None)
-    except StopIteration as stop:
-        return (_RESULT, stop.value)
-    except exceptions.CancelledError as exc:
-        return (_CANCELLED, _strip_own_frame(exc))
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:
-        return (_ERROR, _strip_own_frame(exc))
-    if yielded is None:
-        # A bare yield asks to be resumed on the next loop iteration, which
-        # is when a new Task takes its first step: no wrapper needed.
-        task = loop.create_task(coro, context=context)
-    else:
-        wrapper = _resume(coro, yielded)
-        wrapper.__name__ = coro.__name__
-        wrapper.__qualname__ = coro.__qualname__
-        task = loop.create_task(wrapper, context=context)
-    task._log_destroy_pending = False
-    return task
 
 
 def _eager_loop(args):
@@ -109,61 +37,24 @@ def _eager_loop(args):
     return loop
 
 
-def _outcome(child, return_exceptions):
-    """(exception, result) of a finished child, as the gathered list wants it."""
-    if type(child) is tuple:
-        kind, value = child
-        if kind == _RESULT:
-            return None, value
-        if kind == _CANCELLED:
-            return exceptions.CancelledError(''), None
-        return value, None
-    if child.cancelled():
-        return exceptions.CancelledError(
-            '' if child._cancel_message is None else child._cancel_message), None
-    exc = child.exception()
-    if exc is not None:
-        return exc, None
-    return None, child.result()
-
-
 def make_gather(lazy_gather, gathering_future):
-    """gather() that starts coroutines eagerly, else defers to lazy_gather."""
+    """gather() that starts coroutines eagerly, else defers to lazy_gather.
+
+    Each coroutine argument becomes a Task created with eager_start=True, as
+    loop.create_task() would make it (gather is eager only on a running
+    BaseEventLoop without a task factory), so it takes its first step inside
+    its own Task and context before gather() returns.  The children that are
+    already done then are counted at once instead of through done callbacks
+    scheduled on the loop; the rest, and any futures passed in, are waited
+    for as usual.  When every child is done, the result is a done future, and
+    awaiting it does not suspend.
+    """
 
     def gather(*coros_or_futures, return_exceptions=False):
         loop = _eager_loop(coros_or_futures) if coros_or_futures else None
         if loop is None:
             return lazy_gather(*coros_or_futures,
                                return_exceptions=return_exceptions)
-
-        children = []       # per argument: a Future or an outcome record
-        started = {}        # argument -> its child (an argument may repeat)
-        pending = []        # the distinct children still running
-        error = None        # the first exception of an eager child
-        for arg in coros_or_futures:
-            child = started.get(arg)
-            if child is None:
-                if type(arg) is _CoroutineType:
-                    child = _start(loop, arg)
-                else:
-                    child = arg
-                started[arg] = child
-                if type(child) is tuple:
-                    if error is None and child[0] != _RESULT:
-                        error = child
-                else:
-                    pending.append(child)
-            children.append(child)
-
-        outer = gathering_future(pending, loop=loop)
-        if error is not None and not return_exceptions:
-            outer.set_exception(error[1])
-        elif not pending:
-            outer.set_result([exc if exc is not None else res for exc, res in
-                              (_outcome(c, True) for c in children)])
-            return outer
-
-        nfinished = 0
 
         def _done_callback(fut):
             nonlocal nfinished
@@ -180,22 +71,45 @@ def make_gather(lazy_gather, gathering_future):
                 if exc is not None:
                     outer.set_exception(exc)
                     return
-            if nfinished == len(pending):
-                results = []
-                for child in children:
-                    exc, res = _outcome(child, True)
-                    results.append(exc if exc is not None else res)
-                if outer._cancel_requested:
-                    last = children[-1]
-                    if type(last) is tuple:
-                        outer.set_exception(exceptions.CancelledError())
-                    else:
-                        outer.set_exception(last._make_cancelled_error())
+            if nfinished < nfuts:
+                return
+            results = []
+            for child in children:
+                if child.cancelled():
+                    msg = child._cancel_message
+                    results.append(exceptions.CancelledError(
+                        '' if msg is None else msg))
                 else:
-                    outer.set_result(results)
+                    exc = child.exception()
+                    results.append(child.result() if exc is None else exc)
+            if outer._cancel_requested:
+                outer.set_exception(children[-1]._make_cancelled_error())
+            else:
+                outer.set_result(results)
 
-        for fut in pending:
-            fut.add_done_callback(_done_callback)
+        children = []
+        started = {}        # argument -> its future (an argument may repeat)
+        finished = []       # eager tasks that are done already
+        for arg in coros_or_futures:
+            fut = started.get(arg)
+            if fut is None:
+                if type(arg) is _CoroutineType:
+                    fut = tasks.Task(arg, loop=loop, eager_start=True)
+                    fut._log_destroy_pending = False
+                    if fut.done():
+                        finished.append(fut)
+                    else:
+                        fut.add_done_callback(_done_callback)
+                else:
+                    fut = arg
+                    fut.add_done_callback(_done_callback)
+                started[arg] = fut
+            children.append(fut)
+        nfuts = len(started)
+        nfinished = 0
+        outer = gathering_future(children, loop=loop)
+        for fut in finished:
+            _done_callback(fut)
         return outer
 
     gather.__doc__ = lazy_gather.__doc__

@@ -7,7 +7,7 @@
 
 #include "Python.h"
 
-#ifdef Py_BUILD_CORE
+#if defined(Py_BUILD_CORE) && !defined(__cplusplus)
 #include "pycore_frame.h"
 #endif
 
@@ -71,7 +71,7 @@ PyAPI_FUNC(Ci_AwaitStatus) Ci_PyObject_CallAwaited(
     PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames,
     PyObject **result, PyObject **yielded);
 
-#ifdef Py_BUILD_CORE
+#if defined(Py_BUILD_CORE) && !defined(__cplusplus)
 /* --- Interpreter hooks (patches/0002) -------------------------------------------------
    The frame of an eagerly awaited call carries CI_FRAME_EAGER_AWAIT in ci_flags. */
 

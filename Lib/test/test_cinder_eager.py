@@ -606,29 +606,39 @@ class EagerGatherTests(unittest.TestCase):
             ("start", 3), "gather returned"])
         self.assertEqual(results[0][1][0], "gather returned")
 
-    def test_no_tasks_for_children_that_finish(self):
-        created = []
-
+    def test_children_that_finish_are_never_scheduled(self):
         async def main():
             loop = asyncio.get_running_loop()
-            orig = loop.create_task
+            scheduled = []
+            orig = loop.call_soon
 
-            def counting(coro, **kw):
-                created.append(coro)
-                return orig(coro, **kw)
-            loop.create_task = counting
+            def counting(callback, *args, **kw):
+                scheduled.append(callback)
+                return orig(callback, *args, **kw)
+            loop.call_soon = counting
             try:
-                return await asyncio.gather(double(1), double(2),
-                                            double_in_loop(3))
+                fut = asyncio.gather(double(1), double(2))
+                state = (fut.done(), len(asyncio.all_tasks()), len(scheduled))
+                return state, await fut
             finally:
-                del loop.create_task
+                del loop.call_soon
 
-        async def double_in_loop(x):
-            await asyncio.sleep(0)
-            return x * 2
+        with eager(False):
+            self.assertEqual(asyncio.run(main()), ((False, 3, 2), [2, 4]))
+        self.assertEqual(asyncio.run(main()), ((True, 1, 0), [2, 4]))
 
-        self.assertEqual(asyncio.run(main()), [2, 4, 6])
-        self.assertEqual(len(created), 1)
+    def test_children_run_in_their_own_tasks(self):
+        async def child():
+            return asyncio.current_task()
+
+        async def main():
+            me = asyncio.current_task()
+            a, b = await asyncio.gather(child(), child())
+            return a is not me and b is not me and a is not b and a.done()
+
+        for flag in (False, True):
+            with eager(flag):
+                self.assertTrue(asyncio.run(main()))
 
     def test_exceptions(self):
         async def fails(x, suspends=False):
@@ -857,6 +867,10 @@ class EagerTaskFactoryTests(unittest.TestCase):
                                        return_exceptions=True)
             return [type(r) for r in res]
         self.assertEqual(self.run_with_factory(main), [ValueError, int])
+
+
+def tearDownModule():
+    asyncio.set_event_loop_policy(None)
 
 
 if __name__ == "__main__":
