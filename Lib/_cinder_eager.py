@@ -16,25 +16,7 @@ from asyncio import base_events, events, exceptions, futures, tasks
 _CoroutineType = types.CoroutineType
 
 
-def enabled():
-    """Whether eager gather is on (it follows cinder.set_eager_coroutines)."""
-    return cinder.eager_coroutines_enabled()
-
-
-def _eager_loop(args):
-    """The running loop when gather(*args) can start coroutines eagerly."""
-    if not any(type(arg) is _CoroutineType for arg in args):
-        return None
-    loop = events._get_running_loop()
-    if (loop is None or not isinstance(loop, base_events.BaseEventLoop)
-            or loop._task_factory is not None or loop._debug
-            or not enabled()):
-        return None
-    for arg in args:
-        if type(arg) is not _CoroutineType and (
-                not futures.isfuture(arg) or futures._get_loop(arg) is not loop):
-            return None
-    return loop
+enabled = cinder.eager_coroutines_enabled
 
 
 def make_gather(lazy_gather, gathering_future):
@@ -42,19 +24,77 @@ def make_gather(lazy_gather, gathering_future):
 
     Each coroutine argument becomes a Task created with eager_start=True, as
     loop.create_task() would make it (gather is eager only on a running
-    BaseEventLoop without a task factory), so it takes its first step inside
-    its own Task and context before gather() returns.  The children that are
-    already done then are counted at once instead of through done callbacks
-    scheduled on the loop; the rest, and any futures passed in, are waited
-    for as usual.  When every child is done, the result is a done future, and
-    awaiting it does not suspend.
+    BaseEventLoop without a task factory, outside debug mode), so it takes
+    its first step inside its own Task and context before gather() returns.
+    The children that are done by then are counted at once instead of
+    through done callbacks scheduled on the loop; the rest, and any futures
+    passed in, are waited for as usual.  When every child is done, the
+    result is a done future, and awaiting it does not suspend.
     """
+    Task = tasks.Task
+    get_running_loop = events._get_running_loop
+    isfuture = futures.isfuture
+    get_loop = futures._get_loop
+    CancelledError = exceptions.CancelledError
+
+    def outcome(child):
+        # What the gathered list holds for a finished child.
+        if child.cancelled():
+            msg = child._cancel_message
+            return CancelledError('' if msg is None else msg)
+        exc = child.exception()
+        return child.result() if exc is None else exc
 
     def gather(*coros_or_futures, return_exceptions=False):
-        loop = _eager_loop(coros_or_futures) if coros_or_futures else None
-        if loop is None:
+        loop = get_running_loop()
+        eager = (loop is not None and isinstance(loop, base_events.BaseEventLoop)
+                 and loop._task_factory is None and not loop._debug
+                 and enabled())
+        if eager:
+            eager = False
+            for arg in coros_or_futures:
+                if type(arg) is _CoroutineType:
+                    eager = True
+                elif not isfuture(arg) or get_loop(arg) is not loop:
+                    eager = False
+                    break
+        if not eager:
             return lazy_gather(*coros_or_futures,
                                return_exceptions=return_exceptions)
+
+        children = []
+        started = {}        # argument -> its future (an argument may repeat)
+        pending = []        # distinct children not done yet
+        for arg in coros_or_futures:
+            fut = started.get(arg)
+            if fut is None:
+                if type(arg) is _CoroutineType:
+                    fut = Task(arg, loop=loop, eager_start=True)
+                    fut._log_destroy_pending = False
+                    if not fut.done():
+                        pending.append(fut)
+                else:
+                    fut = arg
+                    pending.append(fut)     # even if done: as lazy gather
+                started[arg] = fut
+            children.append(fut)
+        outer = gathering_future(children, loop=loop)
+
+        if not pending:
+            # Every child finished eagerly: no callbacks, no loop round trip.
+            results = [outcome(child) for child in children]
+            if not return_exceptions:
+                for child, res in zip(children, results):
+                    if isinstance(res, BaseException):
+                        outer.set_exception(
+                            child._make_cancelled_error()
+                            if child.cancelled() else res)
+                        return outer
+            outer.set_result(results)
+            return outer
+
+        nfinished = 0
+        nfuts = len(started)
 
         def _done_callback(fut):
             nonlocal nfinished
@@ -73,43 +113,17 @@ def make_gather(lazy_gather, gathering_future):
                     return
             if nfinished < nfuts:
                 return
-            results = []
-            for child in children:
-                if child.cancelled():
-                    msg = child._cancel_message
-                    results.append(exceptions.CancelledError(
-                        '' if msg is None else msg))
-                else:
-                    exc = child.exception()
-                    results.append(child.result() if exc is None else exc)
+            results = [outcome(child) for child in children]
             if outer._cancel_requested:
                 outer.set_exception(children[-1]._make_cancelled_error())
             else:
                 outer.set_result(results)
 
-        children = []
-        started = {}        # argument -> its future (an argument may repeat)
-        finished = []       # eager tasks that are done already
-        for arg in coros_or_futures:
-            fut = started.get(arg)
-            if fut is None:
-                if type(arg) is _CoroutineType:
-                    fut = tasks.Task(arg, loop=loop, eager_start=True)
-                    fut._log_destroy_pending = False
-                    if fut.done():
-                        finished.append(fut)
-                    else:
-                        fut.add_done_callback(_done_callback)
-                else:
-                    fut = arg
-                    fut.add_done_callback(_done_callback)
-                started[arg] = fut
-            children.append(fut)
-        nfuts = len(started)
-        nfinished = 0
-        outer = gathering_future(children, loop=loop)
-        for fut in finished:
-            _done_callback(fut)
+        for fut in started.values():
+            if fut in pending:
+                fut.add_done_callback(_done_callback)
+            else:
+                _done_callback(fut)
         return outer
 
     gather.__doc__ = lazy_gather.__doc__
