@@ -64,33 +64,33 @@ def make_gather(lazy_gather, gathering_future):
 
         children = []
         started = {}        # argument -> its future (an argument may repeat)
-        pending = []        # distinct children not done yet
+        finished = []       # distinct children that finished eagerly
         for arg in coros_or_futures:
             fut = started.get(arg)
             if fut is None:
                 if type(arg) is _CoroutineType:
                     fut = Task(arg, loop=loop, eager_start=True)
                     fut._log_destroy_pending = False
-                    if not fut.done():
-                        pending.append(fut)
+                    if fut.done():
+                        finished.append(fut)
                 else:
-                    fut = arg
-                    pending.append(fut)     # even if done: as lazy gather
+                    fut = arg       # waited for as lazy gather would, done or not
                 started[arg] = fut
             children.append(fut)
         outer = gathering_future(children, loop=loop)
 
-        if not pending:
+        if len(finished) == len(started):
             # Every child finished eagerly: no callbacks, no loop round trip.
-            results = [outcome(child) for child in children]
             if not return_exceptions:
-                for child, res in zip(children, results):
-                    if isinstance(res, BaseException):
-                        outer.set_exception(
-                            child._make_cancelled_error()
-                            if child.cancelled() else res)
+                for child in finished:
+                    if child.cancelled():
+                        outer.set_exception(child._make_cancelled_error())
                         return outer
-            outer.set_result(results)
+                    exc = child.exception()
+                    if exc is not None:
+                        outer.set_exception(exc)
+                        return outer
+            outer.set_result([outcome(child) for child in children])
             return outer
 
         nfinished = 0
@@ -119,11 +119,15 @@ def make_gather(lazy_gather, gathering_future):
             else:
                 outer.set_result(results)
 
+        # finished lists eager children in the order of started's values.
+        finished.append(None)
+        next_finished = 0
         for fut in started.values():
-            if fut in pending:
-                fut.add_done_callback(_done_callback)
-            else:
+            if fut is finished[next_finished]:
+                next_finished += 1
                 _done_callback(fut)
+            else:
+                fut.add_done_callback(_done_callback)
         return outer
 
     gather.__doc__ = lazy_gather.__doc__

@@ -21,12 +21,14 @@
  *
  * When CALL inlines a call to a coroutine function (the interpreter pushes the callee's
  * frame and jumps to it without C recursion) and this pattern follows, the patched
- * interpreter asks Ci_EagerAwait_Wanted whether to run the callee eagerly, and if so
- * marks the new frame with CI_FRAME_EAGER_AWAIT.  Such a frame is an ordinary
+ * interpreter calls Ci_EagerAwait_Mark, which decides whether to run the callee
+ * eagerly, and if so marks the new frame with CI_FRAME_EAGER_AWAIT.  Such a frame is an ordinary
  * thread-owned frame, never the entry frame of its eval loop.  Then:
  *
  * - RETURN_GENERATOR in it creates nothing: it pushes None (the value a first send()
- *   would push, eaten by the following POP_TOP) and the body runs on.
+ *   would push, eaten by the following POP_TOP) and the body runs on.  When the
+ *   body starts with that pair (no cells or free variables to set up first), the
+ *   frame simply starts after it.
  * - RETURN_VALUE means the callee finished without suspending.  The frame is popped as
  *   for any call and the result pushed onto the awaiting frame, which then continues
  *   at <after>, exactly where SEND jumps when its receiver returns
@@ -120,23 +122,33 @@ Ci_EagerAwait_GetStats(Py_ssize_t *returned, Py_ssize_t *suspended,
     *raised = n_raised;
 }
 
-int
-Ci_EagerAwait_Wanted(PyThreadState *tstate, PyFunctionObject *func,
-                     const _Py_CODEUNIT *next_instr)
+void
+Ci_EagerAwait_Mark(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                   const _Py_CODEUNIT *next_instr)
 {
-    int kind = ((PyCodeObject *)func->func_code)->co_flags
-               & (CO_COROUTINE | CO_GENERATOR | CO_ASYNC_GENERATOR);
+    PyCodeObject *code = frame->f_code;
+    int kind = code->co_flags & (CO_COROUTINE | CO_GENERATOR | CO_ASYNC_GENERATOR);
     if (kind != CO_COROUTINE) {
-        return 0;
+        return;
     }
     /* The exact await sequence; anything else (EXTENDED_ARG, `async with`'s
        GET_AWAITABLE 1 and 2) stays lazy. */
     if (_Py_OPCODE(next_instr[0]) != GET_AWAITABLE || _Py_OPARG(next_instr[0]) != 0
             || _Py_OPCODE(next_instr[1]) != LOAD_CONST
             || _Py_OPCODE(next_instr[2]) != SEND) {
-        return 0;
+        return;
     }
-    return eager_allowed(tstate);
+    if (!eager_allowed(tstate)) {
+        return;
+    }
+    frame->ci_flags = CI_FRAME_EAGER_AWAIT;
+    /* Without cells or free variables the body starts RETURN_GENERATOR, POP_TOP,
+       RESUME: start it at the RESUME, skipping the no-op pair. */
+    _Py_CODEUNIT *first = _PyCode_CODE(code);
+    if (_Py_OPCODE(first[0]) == RETURN_GENERATOR) {
+        assert(_Py_OPCODE(first[1]) == POP_TOP);
+        frame->prev_instr = first + 1;
+    }
 }
 
 /* The awaiting frame's prev_instr is the last cache entry of its CALL; its SEND is

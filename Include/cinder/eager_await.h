@@ -75,10 +75,11 @@ PyAPI_FUNC(Ci_AwaitStatus) Ci_PyObject_CallAwaited(
 /* --- Interpreter hooks (patches/0002) -------------------------------------------------
    The frame of an eagerly awaited call carries CI_FRAME_EAGER_AWAIT in ci_flags. */
 
-/* At a CALL to a CO_COROUTINE function: whether to run it eagerly.  next_instr is the
-   instruction after the CALL and its caches. */
-extern int Ci_EagerAwait_Wanted(PyThreadState *tstate, PyFunctionObject *func,
-                                const _Py_CODEUNIT *next_instr);
+/* At a CALL that pushed the frame of a CO_COROUTINE function: mark the frame eager
+   (and start it past RETURN_GENERATOR) when it should run eagerly.  next_instr is
+   the instruction after the CALL and its caches. */
+extern void Ci_EagerAwait_Mark(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                               const _Py_CODEUNIT *next_instr);
 
 /* YIELD_VALUE in an eager frame: turn it into a suspended coroutine, pop it and leave the
    awaiting frame ready to execute its own YIELD_VALUE.  Returns the awaiting frame, or

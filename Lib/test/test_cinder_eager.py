@@ -669,6 +669,18 @@ class EagerGatherTests(unittest.TestCase):
                 self.assertEqual(frames[-1], "fails")
                 self.assertNotIn("_start", frames)
 
+    def test_exception_objects_as_results(self):
+        async def returns_exception():
+            return ValueError("a result, not an error")
+
+        async def main():
+            return await asyncio.gather(returns_exception(), double(1))
+        for flag in (False, True):
+            with eager(flag):
+                res = asyncio.run(main())
+                self.assertIsInstance(res[0], ValueError)
+                self.assertEqual(res[1], 2)
+
     def test_child_cancelled_error(self):
         async def cancels():
             raise asyncio.CancelledError("by child")
