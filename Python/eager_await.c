@@ -138,6 +138,12 @@ Ci_EagerAwait_Mark(PyThreadState *tstate, _PyInterpreterFrame *frame,
             || _Py_OPCODE(next_instr[2]) != SEND) {
         return;
     }
+    /* The first value sent is None (anything else would be an error to report
+       lazily). */
+    PyObject *consts = frame->previous->f_code->co_consts;
+    if (PyTuple_GET_ITEM(consts, _Py_OPARG(next_instr[1])) != Py_None) {
+        return;
+    }
     if (!eager_allowed(tstate)) {
         return;
     }

@@ -388,6 +388,23 @@ class AwaitedCallTests(unittest.TestCase):
         self.assertEqual(f.f_locals["local"], 2)
         self.assertIsNone(f.f_back)
 
+    def test_closures_and_cells(self):
+        def make(k):
+            async def closure(x):
+                def inner():
+                    return x + k        # x is a cell, k a free variable
+                if x % 2:
+                    await suspend(x)
+                return inner()
+            return closure
+
+        async def main():
+            f = make(10)
+            return [await f(i) for i in range(4)]
+        results = both(lambda self: drive(main()))(self)
+        self.assertEqual(results[0], results[1])
+        self.assertEqual(results[1], ([10, 11, 12, 13], [1, 3]))
+
     def test_callee_frame_sees_awaiter(self):
         async def who():
             return sys._getframe(1).f_code.co_name
@@ -787,6 +804,36 @@ class EagerGatherTests(unittest.TestCase):
                 results.append(asyncio.run(node(4, 0)))
         self.assertEqual(results[0], results[1])
 
+    def test_reused_coroutine(self):
+        async def main():
+            c = double(1)
+            await c
+            return await asyncio.gather(c, return_exceptions=True)
+        for flag in (False, True):
+            with eager(flag):
+                res = asyncio.run(main())
+                self.assertIsInstance(res[0], RuntimeError)
+
+    def test_timeout_and_task_group_in_children(self):
+        async def child(i):
+            async with asyncio.timeout(10):
+                async with asyncio.TaskGroup() as tg:
+                    t = tg.create_task(double(i))
+                return t.result()
+
+        async def slow_child():
+            try:
+                async with asyncio.timeout(0.01):
+                    await asyncio.sleep(10)
+            except TimeoutError:
+                return "timed out"
+
+        async def main():
+            return await asyncio.gather(child(1), child(2), slow_child())
+        for flag in (False, True):
+            with eager(flag):
+                self.assertEqual(asyncio.run(main()), [2, 4, "timed out"])
+
     def test_empty_and_not_running(self):
         async def main():
             return await asyncio.gather()
@@ -869,6 +916,18 @@ class EagerTaskFactoryTests(unittest.TestCase):
             self.assertEqual(loop.run_until_complete(t), 4)
         finally:
             loop.close()
+
+    def test_task_group(self):
+        async def child(i):
+            if i % 2:
+                await asyncio.sleep(0)
+            return i
+
+        async def main():
+            async with asyncio.TaskGroup() as tg:
+                tasks = [tg.create_task(child(i)) for i in range(4)]
+            return [t.result() for t in tasks]
+        self.assertEqual(self.run_with_factory(main), [0, 1, 2, 3])
 
     def test_exceptions_and_gather(self):
         async def fails():
