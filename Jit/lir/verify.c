@@ -250,6 +250,11 @@ lir_verify(LirFunc *f, char *err, size_t errlen)
                 vf_fail(&s, b, i, "terminator in the middle of a block");
             }
             if (i->op == LIR_Phi) {
+                for (int p = 0; p < i->nin; p++) {
+                    if (i->in[p].kind != LIR_OPND_VREG) {
+                        vf_fail(&s, b, i, "phi inputs must be vregs");
+                    }
+                }
                 if (body) {
                     vf_fail(&s, b, i, "phi after the block's first instruction");
                 }
