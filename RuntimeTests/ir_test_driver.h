@@ -1,26 +1,15 @@
-// The IR golden-file driver, shared by the HIR and LIR tests. It knows the file format,
-// not the IR: a runner callback maps (passes, input text) to output text.
+// Golden IR tests: one file format for HIR and LIR, one driver.
 //
-// A file holds sections separated by lines that are exactly `---`:
-//
-//     SuiteName
-//     ---
-//     PassOne            (the passes to run, one per line; may be empty)
-//     PassTwo
-//     ---
-//     CaseName
-//     ---
-//     input text
-//     ---
-//     expected output
-//     ---
-//     NextCase
-//     ...
-//
-// Every case becomes one googletest test, SuiteName.CaseName. A failure prints a diff;
-// running with CINDER_TEST_BLESS=1 rewrites the expected text in place instead.
-#ifndef CINDER_RUNTIME_TESTS_IR_TEST_DRIVER_H
-#define CINDER_RUNTIME_TESTS_IR_TEST_DRIVER_H
+// A test file is a list of sections, each opened by a line `--- Title ---`:
+//   --- Test Suite ---        the suite's name
+//   --- Passes ---            the passes to run (comma separated; empty for none)
+// then per case:
+//   --- Test Name ---         the case's name
+//   --- Input ---             Python source defining `test`, or IR text
+//   --- Expected ---          the expected output
+// A failing case prints a unified diff. With CINDER_TEST_BLESS=1 in the environment the
+// driver rewrites the file's expectations with the actual output instead of failing.
+#pragma once
 
 #include <functional>
 #include <string>
@@ -30,40 +19,23 @@ struct IrTestCase {
     std::string name;
     std::string input;
     std::string expected;
-    int line = 0;  // where the case's name is
 };
 
 struct IrTestFile {
     std::string path;
     std::string suite;
-    std::vector<std::string> passes;
+    std::string passes;
     std::vector<IrTestCase> cases;
 };
 
-// Returns true and sets *output, or false with an error message in *output (which the
-// expected text may then match: a case can expect an error).
-using IrTestRunner = std::function<bool(const std::vector<std::string> &passes,
-                                        const std::string &input, std::string *output)>;
+// Reads a test file; returns false and sets `error` on a malformed file.
+bool ir_test_read(const std::string &path, IrTestFile *file, std::string *error);
 
-bool ir_test_parse(const std::string &text, const std::string &path, IrTestFile *out,
-                   std::string *err);
-std::string ir_test_format(const IrTestFile &file);
-bool ir_test_read_file(const std::string &path, IrTestFile *out, std::string *err);
+// Runs every case through `run(passes, input) -> actual text` and reports failures with
+// googletest. Blesses the file when CINDER_TEST_BLESS=1.
+void ir_test_run(const IrTestFile &file,
+                 const std::function<std::string(const std::string &passes,
+                                                 const std::string &input)> &run);
 
-// A line diff of two texts, `-` for expected-only lines and `+` for actual-only ones.
-std::string ir_test_diff(const std::string &expected, const std::string &actual);
-
-// The RuntimeTests/ source directory (CINDER_TEST_DIR overrides it).
-std::string ir_test_source_dir();
-
-// Registers a googletest test for every case of every *.txt file in SUBDIR (relative
-// to the RuntimeTests/ source directory), in file-name order. Call before
-// RUN_ALL_TESTS, e.g. from a static initialiser. Returns the number of cases.
-int ir_test_register_dir(const std::string &subdir, IrTestRunner runner);
-
-// Runs one case: compares, or blesses when CINDER_TEST_BLESS=1. Used by the registered
-// tests; exposed for tests of the driver itself.
-void ir_test_run_case(const std::string &path, const std::string &case_name,
-                      const IrTestRunner &runner);
-
-#endif  // CINDER_RUNTIME_TESTS_IR_TEST_DRIVER_H
+// The test files with a given extension in a directory next to this source file.
+std::vector<std::string> ir_test_files(const std::string &subdir);

@@ -427,7 +427,21 @@ ps_instr(PsState *s, LirBlock *b)
         i->deopt = lir_deopt_new(s->f, LIR_DEOPT_GUARD, -1, 0, "", 0);
     }
     ps_ws(s);
-    if (*s->p != '\0' && *s->p != '#') {
+    if (*s->p == '#') {
+        /* A trailing comment is the instruction's origin label. */
+        const char *label = s->p + 1;
+        while (*label == ' ') {
+            label++;
+        }
+        size_t n = strlen(label);
+        while (n > 0 && (label[n - 1] == ' ' || label[n - 1] == '\r')) {
+            n--;
+        }
+        char *copy = lir_alloc(s->f, n + 1);
+        memcpy(copy, label, n);
+        i->origin_label = copy;
+    }
+    else if (*s->p != '\0') {
         ps_fail(s, "unexpected text");
     }
     lir_block_append(b, i);

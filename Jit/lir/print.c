@@ -12,7 +12,8 @@
      }
 
    After allocation every vreg carries its location (%3:rax, %3:s2 for spill slot 2). A
-   trailing `# text` is the instruction's origin label; the parser skips comments. */
+   trailing `# text` is the instruction's origin label (the HIR it came from), which the
+   parser keeps; other comment lines are skipped. */
 
 #include "Jit/lir/lir.h"
 

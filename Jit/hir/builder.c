@@ -1,0 +1,1033 @@
+/* The HIR builder: CPython 3.11 bytecode to HIR, by abstract interpretation of the value
+   stack over the bytecode's control-flow graph.
+
+   How it works:
+   1. Scan the (quickened) bytecode: split it into basic blocks at jump targets and after
+      jumps, and number the blocks in reverse post-order. Only code reachable by normal
+      control flow is built: exception handlers are reached through the exception table,
+      and compiled code leaves for the interpreter whenever an exception is raised, so the
+      interpreter runs every handler.
+   2. Walk the blocks in that order, keeping the value stack as SSA values. Every
+      instruction that can leave compiled code gets a frame state: its bytecode offset and
+      the stack before it.
+   3. SSA for the stack follows Braun et al. ("Simple and Efficient Construction of SSA
+      Form", 2013): a block whose predecessors are not all built yet (a loop header) gets a
+      phi per stack slot, completed once every predecessor is built; trivial phis are then
+      removed. Locals need no phis: compiled code writes them through to the frame, so a
+      merge point whose predecessors disagree, or are not all known, reads the local back
+      from the frame (LoadLocal). A local read in a block with known predecessors that all
+      agree uses that value directly.
+
+   The builder never runs Python code and never raises: an unsupported construct makes it
+   return NULL with a reason. */
+
+#include "Jit/hir/builder.h"
+
+#include <string.h>
+
+#include "pycore_code.h"
+#include "pycore_opcode.h"
+
+/* -- Bytecode scanning ------------------------------------------------------------------ */
+
+typedef struct {
+    int op;       /* base opcode (specialisations undone) */
+    int oparg;    /* with EXTENDED_ARG folded in */
+    int offset;   /* code units from the start, of the opcode itself */
+    int next;     /* offset of the next instruction (after its caches) */
+} BcInstr;
+
+/* Decode the instruction at *pos and advance past it and its caches. */
+static BcInstr
+bc_decode(const _Py_CODEUNIT *code, int *pos)
+{
+    BcInstr bi;
+    int oparg = 0;
+    int op;
+    int start = *pos;
+    for (;;) {
+        _Py_CODEUNIT word = code[*pos];
+        op = _PyOpcode_Deopt[_Py_OPCODE(word)];
+        oparg = (oparg << 8) | _Py_OPARG(word);
+        (*pos)++;
+        if (op != EXTENDED_ARG) {
+            break;
+        }
+    }
+    bi.op = op;
+    bi.oparg = oparg;
+    bi.offset = *pos - 1;
+    bi.next = *pos + _PyOpcode_Caches[op];
+    (void)start;
+    *pos = bi.next;
+    return bi;
+}
+
+/* The jump target of a jumping instruction, or -1. */
+static int
+bc_jump_target(BcInstr bi)
+{
+    switch (bi.op) {
+    case JUMP_FORWARD:
+    case POP_JUMP_FORWARD_IF_FALSE:
+    case POP_JUMP_FORWARD_IF_TRUE:
+    case POP_JUMP_FORWARD_IF_NONE:
+    case POP_JUMP_FORWARD_IF_NOT_NONE:
+    case JUMP_IF_FALSE_OR_POP:
+    case JUMP_IF_TRUE_OR_POP:
+    case FOR_ITER:
+        return bi.next + bi.oparg;
+    case JUMP_BACKWARD:
+    case JUMP_BACKWARD_NO_INTERRUPT:
+    case POP_JUMP_BACKWARD_IF_FALSE:
+    case POP_JUMP_BACKWARD_IF_TRUE:
+    case POP_JUMP_BACKWARD_IF_NONE:
+    case POP_JUMP_BACKWARD_IF_NOT_NONE:
+        return bi.next - bi.oparg;
+    default:
+        return -1;
+    }
+}
+
+static bool
+bc_is_unconditional(int op)
+{
+    return op == JUMP_FORWARD || op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT
+           || op == RETURN_VALUE || op == RAISE_VARARGS;
+}
+
+/* -- Builder state ---------------------------------------------------------------------- */
+
+/* One bytecode basic block. */
+typedef struct BcBlock {
+    int start, end;          /* [start, end) in code units */
+    int npreds;              /* incoming edges in the bytecode CFG */
+    int nbuilt_preds;        /* how many of them have been built */
+    int rpo;                 /* -1 when unreachable */
+    HirBlock *hir;           /* the HIR block its code starts in */
+    int depth;               /* stack depth at entry; -1 until known */
+    HirInstr **phis;         /* stack slots at entry: phis of a multi-pred block */
+    bool built;
+} BcBlock;
+
+/* Per-HIR-block state: the current definition of each local, and the stack handed to the
+   successor when the block ends with a Branch into a bytecode block. */
+typedef struct {
+    HirInstr **defs;
+    HirBlock *pred;          /* the single predecessor, for blocks that have one */
+    bool multi;              /* a merge point */
+    int expected_preds;      /* edges into it in the bytecode CFG */
+    const uint64_t *bound;   /* locals surely bound at its start, for merge points */
+    int nbuilt_preds;
+    HirBlock **built_preds;  /* the predecessors built so far */
+    int exit_depth;
+    HirInstr **exit_stack;
+} BlockState;
+
+typedef struct {
+    HirFunc *func;
+    PyCodeObject *code;
+    const _Py_CODEUNIT *bc;
+    int ncode;               /* code units */
+    int nlocals;             /* co_nlocalsplus */
+    int start;               /* offset of the first instruction after RESUME */
+    int resume_offset;
+    BcBlock *blocks;
+    int nblocks;
+    int *block_at;           /* code unit -> block index, or -1 */
+    HirBlock *cur;
+    HirInstr **stack;
+    int depth;
+    int max_depth;
+    int bound_words;         /* uint64_t words per set of locals */
+    uint64_t *bound_in;      /* per bytecode block: the locals surely bound at its start */
+    PyObject *kwnames;       /* from KW_NAMES, for the next CALL */
+    const char *why;
+    int bad_opcode;
+} Builder;
+
+static BlockState *
+bs(HirBlock *b)
+{
+    return (BlockState *)b->builder;
+}
+
+static HirBlock *
+bld_new_block(Builder *bd, HirBlock *pred, int npreds)
+{
+    HirBlock *b = hir_block_new(bd->func);
+    BlockState *s = jit_arena_alloc(bd->func->arena, sizeof(BlockState));
+    s->defs = jit_arena_alloc(bd->func->arena, sizeof(HirInstr *) * (size_t)(bd->nlocals + 1));
+    s->pred = pred;
+    s->multi = npreds > 1;
+    s->expected_preds = npreds;
+    s->built_preds = jit_arena_alloc(bd->func->arena, sizeof(HirBlock *) * (size_t)(npreds + 1));
+    b->builder = s;
+    return b;
+}
+
+/* The type of v as far as it is known while building: inputs first. Phis are not
+   complete yet, so they may be anything. */
+static HirType
+bld_type(HirInstr *v)
+{
+    if (v->op == HIR_Phi) {
+        return hir_type(HT_Top);
+    }
+    if (v->type.bits == 0 && hir_instr_has_output(v)) {
+        for (int k = 0; k < v->nin; k++) {
+            bld_type(v->in[k]);
+        }
+        v->type = hir_instr_output_type(v);
+    }
+    return v->type;
+}
+
+static HirInstr *
+bld_emit(Builder *bd, HirOp op, int nin)
+{
+    HirInstr *i = hir_instr_new(bd->func, op, nin);
+    hir_block_append(bd->cur, i);
+    return i;
+}
+
+static HirFrameState *
+bld_frame_state(Builder *bd, int bc_offset)
+{
+    HirFrameState *fs = jit_arena_alloc(bd->func->arena, sizeof(HirFrameState));
+    fs->bc_offset = bc_offset;
+    fs->nstack = bd->depth;
+    fs->stack = jit_arena_alloc(bd->func->arena, sizeof(HirInstr *) * (size_t)(bd->depth + 1));
+    memcpy(fs->stack, bd->stack, sizeof(HirInstr *) * (size_t)bd->depth);
+    return fs;
+}
+
+static void
+bld_push(Builder *bd, HirInstr *v)
+{
+    bd->stack[bd->depth++] = v;
+}
+
+static HirInstr *
+bld_pop(Builder *bd)
+{
+    return bd->stack[--bd->depth];
+}
+
+static HirInstr *
+bld_const(Builder *bd, HirType t)
+{
+    HirInstr *i = bld_emit(bd, HIR_LoadConst, 0);
+    i->param = t;
+    return i;
+}
+
+static HirInstr *
+bld_const_obj(Builder *bd, PyObject *obj)
+{
+    return bld_const(bd, hir_type_of_object(obj));
+}
+
+/* -- Locals ----------------------------------------------------------------------------- */
+
+static HirInstr *
+bld_read_local_in(Builder *bd, HirBlock *b, int idx)
+{
+    BlockState *s = bs(b);
+    if (s->defs[idx] != NULL) {
+        return s->defs[idx];
+    }
+    HirInstr *v = NULL;
+    if (!s->multi && s->pred != NULL) {
+        v = bld_read_local_in(bd, s->pred, idx);
+    }
+    else if (s->multi && s->nbuilt_preds == s->expected_preds) {
+        /* Every predecessor is built: if they agree, that value dominates this block. */
+        for (int p = 0; p < s->nbuilt_preds; p++) {
+            HirInstr *pv = bld_read_local_in(bd, s->built_preds[p], idx);
+            if (p > 0 && pv != v) {
+                v = NULL;
+                break;
+            }
+            v = pv;
+        }
+    }
+    if (v == NULL) {
+        /* A merge point whose predecessors disagree or are not all known yet: the frame
+           holds the truth. */
+        v = hir_instr_new(bd->func, HIR_LoadLocal, 0);
+        v->index = idx;
+        bool bound = s->bound != NULL && ((s->bound[idx / 64] >> (idx % 64)) & 1);
+        v->param = hir_type(bound ? HT_Object : HT_OptObject);
+        v->type = v->param;
+        HirInstr *at = b->first;
+        while (at != NULL && at->op == HIR_Phi) {
+            at = at->next;
+        }
+        if (at != NULL) {
+            hir_instr_insert_before(at, v);
+        }
+        else {
+            hir_block_append(b, v);
+        }
+    }
+    s->defs[idx] = v;
+    return v;
+}
+
+/* -- Bytecode CFG ----------------------------------------------------------------------- */
+
+static int
+bld_scan(Builder *bd)
+{
+    int n = bd->ncode;
+    char *leader = jit_arena_alloc(bd->func->arena, (size_t)n + 1);
+    leader[bd->start] = 1;
+    for (int pos = bd->start; pos < n;) {
+        BcInstr bi = bc_decode(bd->bc, &pos);
+        int t = bc_jump_target(bi);
+        if (t >= 0) {
+            if (t < bd->start || t >= n) {
+                bd->why = "jump outside the compiled region";
+                return -1;
+            }
+            leader[t] = 1;
+        }
+        if ((t >= 0 || bc_is_unconditional(bi.op)) && bi.next < n) {
+            leader[bi.next] = 1;
+        }
+    }
+    bd->block_at = jit_arena_alloc(bd->func->arena, sizeof(int) * ((size_t)n + 1));
+    int nb = 0;
+    for (int k = 0; k < n; k++) {
+        bd->block_at[k] = -1;
+        nb += leader[k];
+    }
+    bd->blocks = jit_arena_alloc(bd->func->arena, sizeof(BcBlock) * (size_t)(nb + 1));
+    int cur = -1;
+    for (int k = bd->start; k < n; k++) {
+        if (leader[k]) {
+            cur++;
+            bd->blocks[cur].start = k;
+            bd->blocks[cur].depth = -1;
+            bd->blocks[cur].rpo = -1;
+            bd->block_at[k] = cur;
+        }
+        bd->blocks[cur].end = k + 1;
+    }
+    bd->nblocks = nb;
+    return 0;
+}
+
+/* Successor blocks of bytecode block i (0..2). */
+static int
+bld_bc_succs(Builder *bd, int i, int out[2])
+{
+    BcBlock *b = &bd->blocks[i];
+    BcInstr last = {0, 0, 0, 0};
+    for (int pos = b->start; pos < b->end;) {
+        last = bc_decode(bd->bc, &pos);
+    }
+    int n = 0;
+    int t = bc_jump_target(last);
+    if (!bc_is_unconditional(last.op) && last.next < bd->ncode) {
+        out[n++] = bd->block_at[last.next];
+    }
+    if (t >= 0) {
+        out[n++] = bd->block_at[t];
+    }
+    return n;
+}
+
+static void
+bld_rpo_visit(Builder *bd, int i, char *seen, int *order, int *count)
+{
+    seen[i] = 1;
+    int s[2];
+    int ns = bld_bc_succs(bd, i, s);
+    for (int k = ns - 1; k >= 0; k--) {
+        bd->blocks[s[k]].npreds++;
+        if (!seen[s[k]]) {
+            bld_rpo_visit(bd, s[k], seen, order, count);
+        }
+    }
+    order[(*count)++] = i;
+}
+
+/* Which locals are surely bound (not NULL) at the start of each block: a forward
+   must-analysis over the bytecode CFG. STORE_FAST binds, DELETE_FAST unbinds; at entry
+   the arguments and cells are bound. Lets merge points read a local without the
+   interpreter's unbound check. */
+static void
+bld_bound_locals(Builder *bd, const int *post, int count, const uint64_t *entry)
+{
+    int w = bd->bound_words;
+    size_t bytes = sizeof(uint64_t) * (size_t)w;
+    bd->bound_in = jit_arena_alloc(bd->func->arena, bytes * (size_t)(bd->nblocks + 1));
+    memset(bd->bound_in, 0xff, bytes * (size_t)bd->nblocks);
+    memcpy(bd->bound_in, entry, bytes);
+    uint64_t *cur = jit_arena_alloc(bd->func->arena, bytes);
+    bool changed = true;
+    while (changed) {
+        changed = false;
+        for (int k = count - 1; k >= 0; k--) {
+            int b = post[k];
+            memcpy(cur, bd->bound_in + (size_t)b * (size_t)w, bytes);
+            for (int pos = bd->blocks[b].start; pos < bd->blocks[b].end;) {
+                BcInstr bi = bc_decode(bd->bc, &pos);
+                if (bi.op == STORE_FAST) {
+                    cur[bi.oparg / 64] |= (uint64_t)1 << (bi.oparg % 64);
+                }
+                else if (bi.op == DELETE_FAST) {
+                    cur[bi.oparg / 64] &= ~((uint64_t)1 << (bi.oparg % 64));
+                }
+            }
+            int succ[2];
+            int ns = bld_bc_succs(bd, b, succ);
+            for (int j = 0; j < ns; j++) {
+                uint64_t *in = bd->bound_in + (size_t)succ[j] * (size_t)w;
+                for (int x = 0; x < w; x++) {
+                    uint64_t v = in[x] & cur[x];
+                    if (v != in[x]) {
+                        in[x] = v;
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* -- Edges ------------------------------------------------------------------------------ */
+
+/* End the current HIR block with a jump to bytecode block `target`, handing it the current
+   stack. */
+static int
+bld_jump_to(Builder *bd, int target)
+{
+    BcBlock *t = &bd->blocks[target];
+    if (t->depth < 0) {
+        t->depth = bd->depth;
+    }
+    else if (t->depth != bd->depth) {
+        bd->why = "inconsistent stack depth at a merge point";
+        return -1;
+    }
+    BlockState *s = bs(bd->cur);
+    s->exit_depth = bd->depth;
+    s->exit_stack = jit_arena_alloc(bd->func->arena,
+                                    sizeof(HirInstr *) * (size_t)(bd->depth + 1));
+    memcpy(s->exit_stack, bd->stack, sizeof(HirInstr *) * (size_t)bd->depth);
+    HirInstr *br = bld_emit(bd, HIR_Branch, 0);
+    br->target[0] = t->hir;
+    BlockState *ts = bs(t->hir);
+    ts->built_preds[ts->nbuilt_preds++] = bd->cur;
+    if (t->npreds == 1) {
+        ts->pred = bd->cur;
+    }
+    return 0;
+}
+
+/* End the current block with a two-way branch on `cond`; each side gets its own edge block
+   so that it can hand its successor its own stack. Returns the two edge blocks. */
+static void
+bld_cond_branch(Builder *bd, HirInstr *cond, HirBlock **on_true, HirBlock **on_false)
+{
+    HirBlock *from = bd->cur;
+    *on_true = bld_new_block(bd, from, 1);
+    *on_false = bld_new_block(bd, from, 1);
+    HirInstr *br = bld_emit(bd, HIR_CondBranch, 1);
+    br->in[0] = cond;
+    br->target[0] = *on_true;
+    br->target[1] = *on_false;
+}
+
+/* -- Instructions ----------------------------------------------------------------------- */
+
+static HirInstr *
+bld_emit_fs(Builder *bd, HirOp op, int nin, int bc_offset)
+{
+    HirFrameState *fs = bld_frame_state(bd, bc_offset);
+    HirInstr *i = bld_emit(bd, op, nin);
+    i->fs = fs;
+    return i;
+}
+
+/* Truth test of v as a C value (0/1), with the interpreter's fast paths for bools. */
+static HirInstr *
+bld_truth(Builder *bd, HirInstr *v, int bc_offset)
+{
+    HirInstr *t;
+    if (hir_type_is_subtype(bld_type(v), hir_type(HT_Bool))) {
+        HirInstr *true_obj = bld_const_obj(bd, Py_True);
+        t = bld_emit(bd, HIR_PtrEq, 2);
+        t->in[0] = v;
+        t->in[1] = true_obj;
+        return t;
+    }
+    /* The value is still on the stack in the frame state: the interpreter pops it. */
+    bld_push(bd, v);
+    t = bld_emit_fs(bd, HIR_IsTruthy, 1, bc_offset);
+    bld_pop(bd);
+    t->in[0] = v;
+    return t;
+}
+
+static int
+bld_pop_jump(Builder *bd, BcInstr bi, int target, int fallthrough)
+{
+    HirInstr *v = bld_pop(bd);
+    HirInstr *cond, *c;
+    bool jump_if_true;
+    switch (bi.op) {
+    case POP_JUMP_FORWARD_IF_NONE:
+    case POP_JUMP_BACKWARD_IF_NONE:
+    case POP_JUMP_FORWARD_IF_NOT_NONE:
+    case POP_JUMP_BACKWARD_IF_NOT_NONE:
+        c = bld_const_obj(bd, Py_None);
+        cond = bld_emit(bd, HIR_PtrEq, 2);
+        cond->in[0] = v;
+        cond->in[1] = c;
+        jump_if_true = bi.op == POP_JUMP_FORWARD_IF_NONE
+                       || bi.op == POP_JUMP_BACKWARD_IF_NONE;
+        break;
+    default:
+        cond = bld_truth(bd, v, bi.offset);
+        jump_if_true = bi.op == POP_JUMP_FORWARD_IF_TRUE
+                       || bi.op == POP_JUMP_BACKWARD_IF_TRUE;
+        break;
+    }
+    HirBlock *t, *f;
+    bld_cond_branch(bd, cond, &t, &f);
+    bd->cur = jump_if_true ? t : f;
+    if (bld_jump_to(bd, target) < 0) {
+        return -1;
+    }
+    bd->cur = jump_if_true ? f : t;
+    return bld_jump_to(bd, fallthrough);
+}
+
+static int
+bld_instr(Builder *bd, BcInstr bi, bool *ended)
+{
+    PyCodeObject *co = bd->code;
+    int off = bi.offset;
+    HirInstr *v, *a, *b, *c;
+    switch (bi.op) {
+    case NOP:
+        return 0;
+    case POP_TOP:
+        bld_pop(bd);
+        return 0;
+    case PUSH_NULL:
+        bld_push(bd, bld_const(bd, hir_type(HT_Nullptr)));
+        return 0;
+    case COPY:
+        bld_push(bd, bd->stack[bd->depth - bi.oparg]);
+        return 0;
+    case SWAP:
+        v = bd->stack[bd->depth - 1];
+        bd->stack[bd->depth - 1] = bd->stack[bd->depth - bi.oparg];
+        bd->stack[bd->depth - bi.oparg] = v;
+        return 0;
+    case LOAD_CONST:
+        bld_push(bd, bld_const_obj(bd, PyTuple_GET_ITEM(co->co_consts, bi.oparg)));
+        return 0;
+    case LOAD_FAST:
+        v = bld_read_local_in(bd, bd->cur, bi.oparg);
+        if (hir_type_could_be(bld_type(v), HT_Nullptr)) {
+            c = bld_emit_fs(bd, HIR_CheckLocal, 1, off);
+            c->in[0] = v;
+            c->index = bi.oparg;
+            v = c;
+            bs(bd->cur)->defs[bi.oparg] = v;
+        }
+        bld_push(bd, v);
+        return 0;
+    case STORE_FAST:
+        v = bld_pop(bd);
+        c = bld_emit(bd, HIR_StoreLocal, 1);
+        c->in[0] = v;
+        c->index = bi.oparg;
+        bs(bd->cur)->defs[bi.oparg] = v;
+        return 0;
+    case DELETE_FAST:
+        v = bld_read_local_in(bd, bd->cur, bi.oparg);
+        if (hir_type_could_be(bld_type(v), HT_Nullptr)) {
+            c = bld_emit_fs(bd, HIR_CheckLocal, 1, off);
+            c->in[0] = v;
+            c->index = bi.oparg;
+        }
+        v = bld_const(bd, hir_type(HT_Nullptr));
+        c = bld_emit(bd, HIR_StoreLocal, 1);
+        c->in[0] = v;
+        c->index = bi.oparg;
+        bs(bd->cur)->defs[bi.oparg] = v;
+        return 0;
+    case LOAD_CLOSURE:
+        bld_push(bd, bld_read_local_in(bd, bd->cur, bi.oparg));
+        return 0;
+    case LOAD_DEREF:
+        a = bld_read_local_in(bd, bd->cur, bi.oparg);
+        v = bld_emit_fs(bd, HIR_LoadCellValue, 1, off);
+        v->in[0] = a;
+        v->index = bi.oparg;
+        bld_push(bd, v);
+        return 0;
+    case STORE_DEREF:
+        a = bld_read_local_in(bd, bd->cur, bi.oparg);
+        v = bld_pop(bd);
+        c = bld_emit(bd, HIR_StoreCellValue, 2);
+        c->in[0] = a;
+        c->in[1] = v;
+        c->index = bi.oparg;
+        return 0;
+    case LOAD_GLOBAL:
+        if (bi.oparg & 1) {
+            bld_push(bd, bld_const(bd, hir_type(HT_Nullptr)));
+        }
+        v = bld_emit_fs(bd, HIR_LoadGlobal, 0, off);
+        v->name = PyTuple_GET_ITEM(co->co_names, bi.oparg >> 1);
+        bld_push(bd, v);
+        return 0;
+    case LOAD_ATTR:
+        v = bld_emit_fs(bd, HIR_LoadAttr, 1, off);
+        v->in[0] = bld_pop(bd);
+        v->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
+        bld_push(bd, v);
+        return 0;
+    case STORE_ATTR:
+        c = bld_emit_fs(bd, HIR_StoreAttr, 2, off);
+        c->in[0] = bld_pop(bd);   /* owner */
+        c->in[1] = bld_pop(bd);   /* value */
+        c->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
+        return 0;
+    case LOAD_METHOD:
+        v = bld_emit_fs(bd, HIR_LoadMethod, 1, off);
+        v->in[0] = bld_pop(bd);
+        v->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
+        a = bld_emit(bd, HIR_GetSecondOutput, 1);
+        a->in[0] = v;
+        bld_push(bd, v);
+        bld_push(bd, a);
+        return 0;
+    case PRECALL:
+        /* The interpreter only unpacks bound methods here; Call handles both shapes. */
+        return 0;
+    case KW_NAMES:
+        bd->kwnames = PyTuple_GET_ITEM(co->co_consts, bi.oparg);
+        return 0;
+    case CALL: {
+        int n = bi.oparg + 2;
+        c = bld_emit_fs(bd, HIR_Call, n, off);
+        for (int k = n - 1; k >= 0; k--) {
+            c->in[k] = bld_pop(bd);
+        }
+        c->index = bi.oparg;
+        c->name = bd->kwnames;
+        bd->kwnames = NULL;
+        bld_push(bd, c);
+        return 0;
+    }
+    case BINARY_OP:
+    case COMPARE_OP:
+        c = bld_emit_fs(bd, bi.op == BINARY_OP ? HIR_BinaryOp : HIR_Compare, 2, off);
+        c->in[1] = bld_pop(bd);
+        c->in[0] = bld_pop(bd);
+        c->index = bi.oparg;
+        bld_push(bd, c);
+        return 0;
+    case IS_OP:
+        b = bld_pop(bd);
+        a = bld_pop(bd);
+        c = bld_emit(bd, HIR_PtrEq, 2);
+        c->in[0] = a;
+        c->in[1] = b;
+        v = bld_emit(bd, HIR_BoxBool, 1);
+        v->in[0] = c;
+        v->index = bi.oparg;
+        bld_push(bd, v);
+        return 0;
+    case CONTAINS_OP:
+        c = bld_emit_fs(bd, HIR_ContainsOp, 2, off);
+        c->in[1] = bld_pop(bd);   /* container */
+        c->in[0] = bld_pop(bd);   /* item */
+        v = bld_emit(bd, HIR_BoxBool, 1);
+        v->in[0] = c;
+        v->index = bi.oparg;
+        bld_push(bd, v);
+        return 0;
+    case UNARY_NEGATIVE:
+    case UNARY_POSITIVE:
+    case UNARY_INVERT:
+        c = bld_emit_fs(bd, HIR_UnaryOp, 1, off);
+        c->in[0] = bld_pop(bd);
+        c->index = bi.op;
+        bld_push(bd, c);
+        return 0;
+    case UNARY_NOT:
+        c = bld_truth(bd, bld_pop(bd), off);
+        v = bld_emit(bd, HIR_BoxBool, 1);
+        v->in[0] = c;
+        v->index = 1;
+        bld_push(bd, v);
+        return 0;
+    case BINARY_SUBSCR:
+        c = bld_emit_fs(bd, HIR_BinarySubscr, 2, off);
+        c->in[1] = bld_pop(bd);
+        c->in[0] = bld_pop(bd);
+        bld_push(bd, c);
+        return 0;
+    case STORE_SUBSCR:
+        c = bld_emit_fs(bd, HIR_StoreSubscr, 3, off);
+        c->in[1] = bld_pop(bd);   /* sub */
+        c->in[0] = bld_pop(bd);   /* container */
+        c->in[2] = bld_pop(bd);   /* value */
+        return 0;
+    case BUILD_TUPLE:
+    case BUILD_LIST:
+    case BUILD_SET:
+    case BUILD_MAP: {
+        int n = bi.op == BUILD_MAP ? 2 * bi.oparg : bi.oparg;
+        HirOp op = bi.op == BUILD_TUPLE ? HIR_BuildTuple
+                   : bi.op == BUILD_LIST ? HIR_BuildList
+                   : bi.op == BUILD_SET ? HIR_BuildSet : HIR_BuildMap;
+        c = bld_emit_fs(bd, op, n, off);
+        for (int k = n - 1; k >= 0; k--) {
+            c->in[k] = bld_pop(bd);
+        }
+        bld_push(bd, c);
+        return 0;
+    }
+    case LIST_APPEND:
+        v = bld_pop(bd);
+        c = bld_emit_fs(bd, HIR_ListAppend, 2, off);
+        c->in[0] = bd->stack[bd->depth - bi.oparg];
+        c->in[1] = v;
+        return 0;
+    case UNPACK_SEQUENCE:
+        c = bld_emit_fs(bd, HIR_UnpackSequence, 1, off);
+        c->in[0] = bld_pop(bd);
+        c->index = bi.oparg;
+        for (int k = bi.oparg - 1; k >= 0; k--) {
+            v = bld_emit(bd, HIR_TupleItem, 1);
+            v->in[0] = c;
+            v->index = k;
+            bld_push(bd, v);
+        }
+        return 0;
+    case GET_ITER:
+        c = bld_emit_fs(bd, HIR_GetIter, 1, off);
+        c->in[0] = bld_pop(bd);
+        bld_push(bd, c);
+        return 0;
+    case RETURN_VALUE:
+        c = bld_emit(bd, HIR_Return, 1);
+        c->in[0] = bld_pop(bd);
+        *ended = true;
+        return 0;
+    case RAISE_VARARGS:
+        /* Raising is the interpreter's job: leave for it at this instruction, with the
+           exception (and cause) on the stack. */
+        bld_emit_fs(bd, HIR_Deopt, 0, off);
+        *ended = true;
+        return 0;
+    default:
+        break;
+    }
+    /* Control flow. */
+    int target = bc_jump_target(bi);
+    int tblock = target >= 0 ? bd->block_at[target] : -1;
+    int fblock = bi.next < bd->ncode ? bd->block_at[bi.next] : -1;
+    *ended = true;
+    switch (bi.op) {
+    case JUMP_FORWARD:
+    case JUMP_BACKWARD_NO_INTERRUPT:
+        return bld_jump_to(bd, tblock);
+    case JUMP_BACKWARD:
+        bld_emit_fs(bd, HIR_CheckEvalBreaker, 0, off);
+        return bld_jump_to(bd, tblock);
+    case POP_JUMP_FORWARD_IF_FALSE:
+    case POP_JUMP_FORWARD_IF_TRUE:
+    case POP_JUMP_FORWARD_IF_NONE:
+    case POP_JUMP_FORWARD_IF_NOT_NONE:
+    case POP_JUMP_BACKWARD_IF_FALSE:
+    case POP_JUMP_BACKWARD_IF_TRUE:
+    case POP_JUMP_BACKWARD_IF_NONE:
+    case POP_JUMP_BACKWARD_IF_NOT_NONE:
+        return bld_pop_jump(bd, bi, tblock, fblock);
+    case JUMP_IF_FALSE_OR_POP:
+    case JUMP_IF_TRUE_OR_POP: {
+        v = bd->stack[bd->depth - 1];
+        bld_pop(bd);
+        HirInstr *t = bld_truth(bd, v, off);
+        bld_push(bd, v);
+        HirBlock *on_t, *on_f;
+        bld_cond_branch(bd, t, &on_t, &on_f);
+        bool jump_if_true = bi.op == JUMP_IF_TRUE_OR_POP;
+        bd->cur = jump_if_true ? on_t : on_f;
+        if (bld_jump_to(bd, tblock) < 0) {
+            return -1;
+        }
+        bd->cur = jump_if_true ? on_f : on_t;
+        bld_pop(bd);
+        int r = bld_jump_to(bd, fblock);
+        bld_push(bd, v);
+        return r;
+    }
+    case FOR_ITER: {
+        HirInstr *it = bd->stack[bd->depth - 1];
+        HirInstr *next = bld_emit(bd, HIR_ForIterNext, 1);
+        next->in[0] = it;
+        HirBlock *body, *done;
+        bld_cond_branch(bd, next, &body, &done);
+        bd->cur = done;
+        bld_emit_fs(bd, HIR_CheckError, 0, off);
+        bld_pop(bd);
+        if (bld_jump_to(bd, tblock) < 0) {
+            return -1;
+        }
+        bld_push(bd, it);
+        bd->cur = body;
+        HirInstr *item = bld_emit(bd, HIR_RefineType, 1);
+        item->in[0] = next;
+        item->param = hir_type(HT_Object);
+        bld_push(bd, item);
+        int r = bld_jump_to(bd, fblock);
+        bld_pop(bd);
+        return r;
+    }
+    default:
+        break;
+    }
+    *ended = false;
+    bd->why = "unsupported opcode";
+    bd->bad_opcode = bi.op;
+    return -1;
+}
+
+/* -- Driver ----------------------------------------------------------------------------- */
+
+static const char *
+bld_refuse_code(PyCodeObject *co)
+{
+    if (co->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
+                        | CO_ITERABLE_COROUTINE)) {
+        return "generator or coroutine";
+    }
+    if (!(co->co_flags & CO_OPTIMIZED)) {
+        return "module or class body";
+    }
+    return NULL;
+}
+
+/* Fill the phis of merge blocks from their predecessors' exit stacks, then drop the
+   trivial ones (all inputs the same value, or the phi itself). */
+static void
+bld_complete_phis(Builder *bd)
+{
+    hir_func_compute_preds(bd->func);
+    for (int i = 0; i < bd->nblocks; i++) {
+        BcBlock *b = &bd->blocks[i];
+        if (!b->built || b->phis == NULL) {
+            continue;
+        }
+        HirBlock *h = b->hir;
+        for (int k = 0; k < b->depth; k++) {
+            HirInstr *phi = b->phis[k];
+            phi->nin = h->npreds;
+            phi->in = jit_arena_alloc(bd->func->arena,
+                                      sizeof(HirInstr *) * (size_t)(h->npreds + 1));
+            for (int p = 0; p < h->npreds; p++) {
+                phi->in[p] = bs(h->preds[p])->exit_stack[k];
+            }
+        }
+    }
+    bool changed = true;
+    while (changed) {
+        changed = false;
+        for (HirBlock *h = bd->func->blocks; h; h = h->next_in_func) {
+            for (HirInstr *phi = h->first; phi && phi->op == HIR_Phi;) {
+                HirInstr *next = phi->next;
+                HirInstr *same = NULL;
+                bool trivial = true;
+                for (int p = 0; p < phi->nin; p++) {
+                    HirInstr *in = phi->in[p];
+                    if (in == phi || in == same) {
+                        continue;
+                    }
+                    if (same != NULL) {
+                        trivial = false;
+                        break;
+                    }
+                    same = in;
+                }
+                if (trivial && same != NULL) {
+                    hir_func_replace_uses(bd->func, phi, same);
+                    for (HirBlock *x = bd->func->blocks; x; x = x->next_in_func) {
+                        BlockState *s = bs(x);
+                        for (int k = 0; s && k < s->exit_depth; k++) {
+                            if (s->exit_stack[k] == phi) {
+                                s->exit_stack[k] = same;
+                            }
+                        }
+                    }
+                    hir_instr_remove(phi);
+                    changed = true;
+                }
+                phi = next;
+            }
+        }
+    }
+}
+
+HirFunc *
+hir_build(JitArena *arena, PyFunctionObject *pyfunc, const char *name, const char **why,
+          int *bad_opcode)
+{
+    PyCodeObject *co = (PyCodeObject *)pyfunc->func_code;
+    *why = bld_refuse_code(co);
+    if (*why != NULL) {
+        return NULL;
+    }
+    Builder bd = {0};
+    bd.func = hir_func_new(arena, name);
+    bd.func->code = co;
+    bd.func->globals = pyfunc->func_globals;
+    bd.func->builtins = pyfunc->func_builtins;
+    bd.func->nlocalsplus = co->co_nlocalsplus;
+    bd.code = co;
+    bd.bc = _PyCode_CODE(co);
+    bd.ncode = (int)Py_SIZE(co);
+    bd.nlocals = co->co_nlocalsplus;
+    bd.max_depth = co->co_stacksize + 1;
+    bd.stack = jit_arena_alloc(arena, sizeof(HirInstr *) * (size_t)(bd.max_depth + 1));
+
+    /* The prologue (MAKE_CELL, COPY_FREE_VARS) runs in the interpreter before RESUME. */
+    bd.resume_offset = -1;
+    for (int pos = 0; pos < bd.ncode;) {
+        BcInstr bi = bc_decode(bd.bc, &pos);
+        if (bi.op == RESUME) {
+            bd.resume_offset = bi.offset;
+            bd.start = bi.next;
+            break;
+        }
+        if (bi.op != MAKE_CELL && bi.op != COPY_FREE_VARS && bi.op != NOP) {
+            break;
+        }
+    }
+    if (bd.resume_offset < 0) {
+        *why = "no RESUME in the prologue";
+        return NULL;
+    }
+    if (bld_scan(&bd) < 0) {
+        *why = bd.why;
+        return NULL;
+    }
+    char *seen = jit_arena_alloc(arena, (size_t)bd.nblocks + 1);
+    int *post = jit_arena_alloc(arena, sizeof(int) * (size_t)(bd.nblocks + 1));
+    int count = 0;
+    bld_rpo_visit(&bd, 0, seen, post, &count);
+    bd.blocks[0].npreds++;   /* the entry edge */
+    int nargs = co->co_argcount + co->co_kwonlyargcount
+                + ((co->co_flags & CO_VARARGS) != 0) + ((co->co_flags & CO_VARKEYWORDS) != 0);
+    bd.bound_words = bd.nlocals / 64 + 1;
+    uint64_t *entry_bound = jit_arena_alloc(arena, sizeof(uint64_t) * (size_t)bd.bound_words);
+    for (int i = 0; i < bd.nlocals; i++) {
+        _PyLocals_Kind kind = _PyLocals_GetKind(co->co_localspluskinds, i);
+        if (i < nargs || (kind & (CO_FAST_CELL | CO_FAST_FREE))) {
+            entry_bound[i / 64] |= (uint64_t)1 << (i % 64);
+        }
+    }
+    bld_bound_locals(&bd, post, count, entry_bound);
+
+    /* The entry block: poll the eval breaker as RESUME does, and define the locals. */
+    HirBlock *entry = bld_new_block(&bd, NULL, 0);
+    bd.cur = entry;
+    bld_emit_fs(&bd, HIR_CheckEvalBreaker, 0, bd.resume_offset);
+    for (int i = 0; i < bd.nlocals; i++) {
+        _PyLocals_Kind kind = _PyLocals_GetKind(co->co_localspluskinds, i);
+        HirInstr *v;
+        if (i < nargs || (kind & (CO_FAST_CELL | CO_FAST_FREE))) {
+            v = bld_emit(&bd, HIR_LoadLocal, 0);
+            v->index = i;
+            v->param = hir_type((kind & (CO_FAST_CELL | CO_FAST_FREE)) ? HT_Cell : HT_Object);
+        }
+        else {
+            v = bld_const(&bd, hir_type(HT_Nullptr));
+        }
+        v->type = hir_instr_output_type(v);
+        bs(entry)->defs[i] = v;
+    }
+    for (int k = count - 1; k >= 0; k--) {
+        BcBlock *b = &bd.blocks[post[k]];
+        b->rpo = count - 1 - k;
+        b->hir = bld_new_block(&bd, NULL, b->npreds);
+        bs(b->hir)->bound = bd.bound_in + (size_t)post[k] * (size_t)bd.bound_words;
+    }
+    bd.blocks[0].depth = 0;
+    bd.depth = 0;
+    if (bld_jump_to(&bd, 0) < 0) {
+        *why = bd.why;
+        return NULL;
+    }
+
+    for (int k = count - 1; k >= 0; k--) {
+        int bi_index = post[k];
+        BcBlock *b = &bd.blocks[bi_index];
+        bd.cur = b->hir;
+        if (b->depth < 0) {
+            *why = "block reached with an unknown stack";
+            return NULL;
+        }
+        /* The entry stack: a phi per slot at merge points, else the predecessor's. */
+        bd.depth = b->depth;
+        BlockState *s = bs(b->hir);
+        if (b->npreds > 1) {
+            b->phis = jit_arena_alloc(arena, sizeof(HirInstr *) * (size_t)(b->depth + 1));
+            for (int d = 0; d < b->depth; d++) {
+                HirInstr *phi = bld_emit(&bd, HIR_Phi, 0);
+                b->phis[d] = phi;
+                bd.stack[d] = phi;
+            }
+        }
+        else {
+            memcpy(bd.stack, bs(s->pred)->exit_stack, sizeof(HirInstr *) * (size_t)b->depth);
+        }
+        bool ended = false;
+        for (int pos = b->start; pos < b->end && !ended;) {
+            BcInstr bi = bc_decode(bd.bc, &pos);
+            if (bld_instr(&bd, bi, &ended) < 0) {
+                *why = bd.why;
+                if (bad_opcode != NULL) {
+                    *bad_opcode = bd.bad_opcode;
+                }
+                return NULL;
+            }
+            if (bd.depth > bd.max_depth) {
+                *why = "stack overflow in the builder";
+                return NULL;
+            }
+        }
+        if (!ended) {
+            int next = bd.block_at[b->end];
+            if (b->end >= bd.ncode || next < 0) {
+                *why = "falls off the end of the code";
+                return NULL;
+            }
+            if (bld_jump_to(&bd, next) < 0) {
+                *why = bd.why;
+                return NULL;
+            }
+        }
+        b->built = true;
+    }
+    bld_complete_phis(&bd);
+    int n;
+    hir_func_rpo(bd.func, &n);
+    hir_func_infer_types(bd.func);
+    for (HirBlock *h = bd.func->blocks; h; h = h->next_in_func) {
+        h->builder = NULL;
+    }
+    return bd.func;
+}

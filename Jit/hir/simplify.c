@@ -1,0 +1,148 @@
+/* Simplify: local rewrites decided by types, to a fixed point. Constant comparisons and
+   truth tests fold to constants, branches on constants become jumps (their dead arm is
+   dropped), and guards and unbound-local checks whose input already satisfies them go. */
+
+#include "Jit/hir/passes.h"
+
+static HirInstr *
+simp_const_before(HirInstr *where, HirType t)
+{
+    HirInstr *c = hir_instr_new(where->block->func, HIR_LoadConst, 0);
+    c->param = t;
+    c->type = t;
+    hir_instr_insert_before(where, c);
+    return c;
+}
+
+/* The truth value of a value of type t, or -1 when only running it can tell. */
+static int
+simp_truth(HirType t)
+{
+    if (t.spec == HS_OBJECT) {
+        PyObject *o = t.value.obj;
+        if (o == Py_None || o == Py_False) {
+            return 0;
+        }
+        if (o == Py_True) {
+            return 1;
+        }
+        if (PyLong_CheckExact(o)) {
+            return _PyLong_Sign(o) != 0;
+        }
+        if (PyUnicode_CheckExact(o)) {
+            return PyUnicode_GET_LENGTH(o) != 0;
+        }
+        if (PyTuple_CheckExact(o)) {
+            return PyTuple_GET_SIZE(o) != 0;
+        }
+        return -1;
+    }
+    if (t.bits == HT_NoneType) {
+        return 0;
+    }
+    return -1;
+}
+
+/* Rewrites instruction i if its types decide it; returns true on a change. */
+static bool
+simp_instr(HirFunc *func, HirInstr *i)
+{
+    HirInstr *repl = NULL;
+    switch (i->op) {
+    case HIR_GuardType:
+    case HIR_GuardIs:
+    case HIR_RefineType:
+        if (hir_type_is_subtype(i->in[0]->type, i->param)) {
+            repl = i->in[0];
+        }
+        break;
+    case HIR_CheckLocal:
+        if (!hir_type_could_be(i->in[0]->type, HT_Nullptr)) {
+            repl = i->in[0];
+        }
+        break;
+    case HIR_PtrEq: {
+        HirType a = i->in[0]->type, b = i->in[1]->type;
+        int value = -1;
+        if (i->in[0] == i->in[1]) {
+            value = 1;
+        }
+        else if (a.spec == HS_OBJECT && b.spec == HS_OBJECT) {
+            value = a.value.obj == b.value.obj;
+        }
+        else if ((a.bits & b.bits) == 0) {
+            value = 0;   /* no value has both types */
+        }
+        if (value >= 0) {
+            repl = simp_const_before(i, hir_type_of_int(HT_CBool, value));
+        }
+        break;
+    }
+    case HIR_IsTruthy: {
+        int value = simp_truth(i->in[0]->type);
+        if (value >= 0) {
+            repl = simp_const_before(i, hir_type_of_int(HT_CInt64, value));
+        }
+        break;
+    }
+    case HIR_BoxBool: {
+        HirType c = i->in[0]->type;
+        if (c.spec == HS_INT) {
+            bool value = (c.value.i != 0) != (i->index != 0);
+            repl = simp_const_before(i, hir_type_of_object(value ? Py_True : Py_False));
+        }
+        break;
+    }
+    case HIR_CondBranch: {
+        HirType c = i->in[0]->type;
+        int value = -1;
+        if (c.spec == HS_INT) {
+            value = c.value.i != 0;
+        }
+        else if (c.bits == HT_Nullptr) {
+            value = 0;
+        }
+        else if ((c.bits & HT_Object) == c.bits && c.bits != 0) {
+            value = 1;   /* an object, never NULL */
+        }
+        if (value < 0) {
+            return false;
+        }
+        HirInstr *br = hir_instr_new(func, HIR_Branch, 0);
+        br->target[0] = i->target[value ? 0 : 1];
+        hir_instr_insert_before(i, br);
+        hir_instr_remove(i);
+        return true;
+    }
+    default:
+        return false;
+    }
+    if (repl == NULL) {
+        return false;
+    }
+    hir_func_replace_uses(func, i, repl);
+    hir_instr_remove(i);
+    return true;
+}
+
+void
+hir_simplify(HirFunc *func)
+{
+    bool changed = true;
+    while (changed) {
+        changed = false;
+        int nblocks;
+        hir_func_rpo(func, &nblocks);
+        hir_func_infer_types(func);
+        for (HirBlock *b = func->blocks; b; b = b->next_in_func) {
+            for (HirInstr *i = b->first; i;) {
+                HirInstr *next = i->next;
+                changed |= simp_instr(func, i);
+                i = next;
+            }
+        }
+    }
+    int nblocks;
+    hir_func_rpo(func, &nblocks);
+    hir_func_infer_types(func);
+}
