@@ -155,27 +155,8 @@ using Fn2 = int64_t (*)(int64_t, int64_t);
 
 TEST(LirCodegen, IntegerArithmetic)
 {
-    Compiled c(R"(
-func arith {
-bb0:
-  %0 = Arg 0
-  %1 = Arg 1
-  %2 = Add %0, %1
-  %3 = Imul %2, 3
-  %4 = Xor %0, %1
-  %5 = Sub %3, %4
-  %6 = Shl %5, 2
-  %7 = And %6, -4097
-  %8 = Or %7, %1
-  %9 = Neg %8
-  %10 = Not %9
-  %11 = Imul %10, %0
-  %12 = Sar %11, 1
-  %13 = Sub 1000000000000, %12
-  Return %13
-}
-)");
     // Sub with an immediate first operand is not a shape: the verifier refuses it.
+    Compiled c("func bad {\nbb0:\n  %0 = Arg 0\n  %1 = Sub 1, %0\n  Return %1\n}\n");
     EXPECT_FALSE(c.ok());
     EXPECT_NE(c.error().find("inputs do not match"), std::string::npos) << c.error();
 
@@ -245,7 +226,7 @@ bb0:
 )");
     ASSERT_COMPILED(c);
     auto fn = c.fn<Fn2>();
-    for (int64_t a : {1LL, -1LL, 0x123456789LL, INT64_MIN}) {
+    for (int64_t a : {(int64_t)1, (int64_t)-1, (int64_t)0x123456789LL, INT64_MIN}) {
         for (int64_t n : {0LL, 1LL, 13LL, 63LL}) {
             uint64_t v = ((uint64_t)a << n) ^ (uint64_t)(a >> n) ^ ((uint64_t)a >> n);
             v += (uint64_t)n << n;
@@ -769,17 +750,12 @@ TEST(LirCodegen, ErrorDeoptAfterACall)
     ASSERT_NE(code, nullptr);
     // A helper "fails" (returns 0): leave with CI_JIT_DEOPT_ERROR at the raising
     // instruction, with a value that was live across the call on the stack.
-    Compiled c(R"(
-func err {
-bb0:
-  %0 = Arg 0
-  %1 = Arg 1
-  %2 = Load64 [%1 + 8]
-  %3 = Call @lirtest_add3, -1, 1, 0
-  DeoptCmp eq %3, 0 deopt(error, 2, 1, "Raise") [%2@0 owned]
-  Return %3
-}
-)");
+    std::string off_code = std::to_string(offsetof(_PyInterpreterFrame, f_code));
+    Compiled c("func err {\nbb0:\n  %0 = Arg 0\n  %1 = Arg 1\n"
+               "  %2 = Load64 [%1 + " + off_code + "]\n"
+               "  %3 = Call @lirtest_add3, -1, 1, 0\n"
+               "  DeoptCmp eq %3, 0 deopt(error, 2, 1, \"Raise\") [%2@0 owned]\n"
+               "  Return %3\n}\n");
     ASSERT_COMPILED(c);
     FakeFrame ff;
     memset(ff.bytes, 0, sizeof ff.bytes);

@@ -187,8 +187,9 @@ class ProgramGen {
         emit(vr(anext) + " = Add " + vr(acc) + ", " + vr(pick()));
         emit(vr(inext) + " = Add " + vr(i) + ", 1");
         emit("Branch " + bb(header));
-        size_t at = text_.find(latch);
-        text_.replace(at, latch.size(), bb(cur_));
+        for (size_t at; (at = text_.find(latch)) != std::string::npos;) {
+            text_.replace(at, latch.size(), bb(cur_));
+        }
         scope_ = saved;
         scope_.push_back(i);
         scope_.push_back(acc);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <new>
+#include <string>
 #include <vector>
 
 using namespace asmjit;
@@ -151,7 +152,8 @@ ci_asm_align(CiAsm *a, int bytes)
 void
 ci_asm_comment(CiAsm *a, const char *text)
 {
-    a->as->comment(text);
+    std::string line = std::string("; ") + text;
+    a->as->comment(line.c_str());
 }
 
 void

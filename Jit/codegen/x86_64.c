@@ -788,6 +788,13 @@ cg_stub(CgCtx *c, LirInstr *i, int label)
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
     for (int k = 0; k < d->nvalues; k++) {
         const LirDeoptValue *v = &d->values[k];
+        int32_t disp = (int32_t)(offsetof(_PyInterpreterFrame, localsplus) +
+                                 sizeof(PyObject *) * (size_t)v->slot);
+        if (v->value.kind == LIR_OPND_IMM && cg_fits32(v->value.imm)) {
+            cg_emit2(c, CI_ASM_mov, ci_asm_mem(CG_R11, -1, 1, disp, 8),
+                     ci_asm_imm(v->value.imm));
+            continue;
+        }
         int r = cg_gp_in(c, &v->value, CG_R10);
         if (!v->owned && v->value.kind == LIR_OPND_VREG) {
             int skip = ci_asm_new_label(c->a);
@@ -797,8 +804,6 @@ cg_stub(CgCtx *c, LirInstr *i, int label)
                      ci_asm_imm(1));
             ci_asm_bind(c->a, skip);
         }
-        int32_t disp = (int32_t)(offsetof(_PyInterpreterFrame, localsplus) +
-                                 sizeof(PyObject *) * (size_t)v->slot);
         cg_emit2(c, CI_ASM_mov, ci_asm_mem(CG_R11, -1, 1, disp, 8), ci_asm_reg(r, 8));
     }
     cg_emit2(c, CI_ASM_mov,

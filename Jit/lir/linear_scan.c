@@ -102,6 +102,7 @@ typedef struct LsCtx {
     LsInterval **active, **inactive;
     int nactive, ninactive, acap;
     uint64_t *live_in; /* nblocks * words */
+    int *uses;         /* scratch for ls_used_vregs */
     int words;
     int nslots;
     char *err;
@@ -578,11 +579,22 @@ ls_bit(const uint64_t *set, int v)
     return (set[v / 64] >> (v % 64)) & 1;
 }
 
-static void
-ls_operand_vregs(const LirOperand *o, int *v)
+/* The vregs instruction I reads (memory bases and indexes and deopt values included),
+   into OUT (room for 2 * lir_instr_nuses(i)); returns how many. */
+static int
+ls_used_vregs(LirInstr *i, int *out)
 {
-    v[0] = (o->kind == LIR_OPND_VREG || o->kind == LIR_OPND_MEM) ? o->vreg : -1;
-    v[1] = o->kind == LIR_OPND_MEM ? o->index : -1;
+    int n = 0, nu = lir_instr_nuses(i);
+    for (int u = 0; u < nu; u++) {
+        const LirOperand *o = lir_instr_use_at(i, u);
+        if ((o->kind == LIR_OPND_VREG || o->kind == LIR_OPND_MEM) && o->vreg >= 0) {
+            out[n++] = o->vreg;
+        }
+        if (o->kind == LIR_OPND_MEM && o->index >= 0) {
+            out[n++] = o->index;
+        }
+    }
+    return n;
 }
 
 /* live_in[b] = uses before definition in b, plus (live_out[b] - defs in b), where
@@ -620,15 +632,9 @@ ls_liveness(LsCtx *c)
                 if (i->op == LIR_Phi) {
                     continue;
                 }
-                int nu = lir_instr_nuses(i);
-                for (int u = 0; u < nu; u++) {
-                    int v[2];
-                    ls_operand_vregs(lir_instr_use_at(i, u), v);
-                    for (int j = 0; j < 2; j++) {
-                        if (v[j] >= 0) {
-                            ls_set_bit(live, v[j]);
-                        }
-                    }
+                int nv = ls_used_vregs(i, c->uses);
+                for (int u = 0; u < nv; u++) {
+                    ls_set_bit(live, c->uses[u]);
                 }
             }
             uint64_t *in = &c->live_in[k * w];
@@ -716,17 +722,11 @@ ls_build_intervals(LsCtx *c)
             if (i->op == LIR_Phi) {
                 continue;
             }
-            int nu = lir_instr_nuses(i);
-            for (int u = 0; u < nu; u++) {
-                int v[2];
-                ls_operand_vregs(lir_instr_use_at(i, u), v);
-                for (int j = 0; j < 2; j++) {
-                    if (v[j] >= 0) {
-                        LsInterval *it = ls_vi(c, v[j]);
-                        ls_add_range(c, it, from, pos + 2);
-                        ls_add_use(c, it, pos + 1);
-                    }
-                }
+            int nv = ls_used_vregs(i, c->uses);
+            for (int u = 0; u < nv; u++) {
+                LsInterval *it = ls_vi(c, c->uses[u]);
+                ls_add_range(c, it, from, pos + 2);
+                ls_add_use(c, it, pos + 1);
             }
             if (i->op == LIR_Call) {
                 for (int r = 0; r < LIR_NUM_REGS; r++) {
@@ -934,7 +934,14 @@ lir_regalloc(LirFunc *f, char *err, size_t errlen)
     }
     c.linear = lir_alloc(f, sizeof(LirInstr *) * (c.ninstrs + 1));
     c.gap_ok = lir_alloc(f, sizeof(bool) * (c.ninstrs + 1));
-    int n = 0;
+    int n = 0, max_uses = 0;
+    for (int k = 0; k < c.nblocks; k++) {
+        for (LirInstr *i = c.order[k]->first; i; i = i->next) {
+            int nu = lir_instr_nuses(i);
+            max_uses = nu > max_uses ? nu : max_uses;
+        }
+    }
+    c.uses = lir_alloc(f, sizeof(int) * (2 * max_uses + 1));
     for (int k = 0; k < c.nblocks; k++) {
         c.bfrom[k] = 4 * n;
         for (LirInstr *i = c.order[k]->first; i; i = i->next) {

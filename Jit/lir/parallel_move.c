@@ -91,6 +91,13 @@ lir_parallel_move(const LirLoc *dst, const LirLoc *src, int n, int scratch,
                 else if (lir_loc_eq(ps[j], s)) {
                     ps[j] = d;
                 }
+                if (lir_loc_eq(ps[j], pd[j])) {
+                    /* the exchange already put this value in place */
+                    pd[j] = pd[npending - 1];
+                    ps[j] = ps[npending - 1];
+                    npending--;
+                    j--;
+                }
             }
         }
         else {

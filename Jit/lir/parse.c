@@ -247,16 +247,19 @@ ps_operand(PsState *s)
         }
         return o;
     }
-    const char *start = s->p;
-    if (*start == '-' || *start == '+') {
-        start++;
+    size_t len = strcspn(s->p, ", \t)]#");
+    const char *digits = s->p + (*s->p == '-' || *s->p == '+');
+    bool hex = digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X');
+    bool fp = false;
+    for (size_t k = 0; k < len && !hex; k++) {
+        fp |= strchr(".eEni", s->p[k]) != NULL;
     }
-    size_t n = strspn(start, "0123456789xabcdefABCDEF");
-    if (start[n] == '.' || start[n] == 'e' || strncmp(s->p, "inf", 3) == 0 ||
-        strncmp(s->p, "-inf", 4) == 0 || strncmp(s->p, "nan", 3) == 0 ||
-        strncmp(s->p, "-nan", 4) == 0) {
+    if (fp) {
         char *end;
         double d = strtod(s->p, &end);
+        if (end != s->p + len) {
+            ps_fail(s, "bad number");
+        }
         s->p = end;
         return lir_fimm(d);
     }

@@ -32,8 +32,8 @@ CINDER_TEST_OBJS = $(patsubst $(CINDER_SRCDIR)/%.cpp,Cinder/%.o,$(CINDER_TEST_SR
 
 Cinder/RuntimeTests/%.o: $(CINDER_SRCDIR)/RuntimeTests/%.cpp cinder-config.mk
 	@mkdir -p $(@D)
-	$(CXX) -c -std=c++17 -g -O1 $(PY_CPPFLAGS) -DPy_BUILD_CORE $(CINDER_CFLAGS) \
-		-DCINDER_RUNTIME_TESTS_DIR='"$(CINDER_SRCDIR)/RuntimeTests"' -MMD -MP -o $@ $<
+	$(CXX) -c -std=c++17 -g -O1 $(PY_CPPFLAGS) -I$(srcdir)/Include/internal -DPy_BUILD_CORE \
+		$(CINDER_CFLAGS) -DCINDER_RUNTIME_TESTS_DIR='"$(CINDER_SRCDIR)/RuntimeTests"' -MMD -MP -o $@ $<
 
 -include $(CINDER_TEST_OBJS:.o=.d)
 
