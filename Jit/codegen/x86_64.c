@@ -18,7 +18,8 @@
        [rbp - 8]                the body's second argument (the _PyInterpreterFrame)
        [rbp - 16]               its first argument (the PyThreadState)
        [rbp - 24 - 8*s]         spill slot s
-       below the slots          the callee-saved registers the allocator used
+       below the slots          the callee-saved registers the allocator used, then
+                                the scratch slots of deopt exits that release values
        rsp                      16-byte aligned, fixed for the whole body (no pushes),
                                 so every call site is aligned.
 
@@ -44,6 +45,7 @@ typedef struct CgCtx {
     int nsaved;
     int saved[5];
     int frame_size;
+    int scratch_base; /* first of the slots deopt exits use for their releases */
     LirInstr **stubs; /* instructions with a deopt exit, and their labels */
     int *stub_labels;
     int nstubs, stubs_cap;
@@ -505,6 +507,19 @@ cg_unary(CgCtx *c, LirInstr *i)
     cg_out_store(c, out, d);
 }
 
+/* add/sub qword [m], x: the refcount updates. */
+static void
+cg_mem_arith(CgCtx *c, CiAsmInst inst, LirInstr *i)
+{
+    const LirOperand *v = &i->in[1];
+    bool small_imm = v->kind == LIR_OPND_IMM && cg_fits32(v->imm);
+    bool in_reg = v->kind == LIR_OPND_VREG && v->loc.kind == LIR_LOC_REG;
+    CiAsmOperand mem = cg_mem(c, &i->in[0], 8, !small_imm && !in_reg);
+    CiAsmOperand val = small_imm ? ci_asm_imm(v->imm)
+                                 : ci_asm_reg(cg_gp_in(c, v, CG_R11), 8);
+    cg_emit2(c, inst, mem, val);
+}
+
 static void
 cg_convert(CgCtx *c, LirInstr *i)
 {
@@ -687,6 +702,13 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
     case LIR_Neg: case LIR_Not:
         cg_unary(c, i);
         break;
+    case LIR_AddMem:
+        cg_mem_arith(c, CI_ASM_add, i);
+        break;
+    case LIR_BranchSubMem:
+        cg_mem_arith(c, CI_ASM_sub, i);
+        cg_branch(c, cg_x86_cc[i->cc], 0, i->targets[0], i->targets[1], next);
+        break;
     case LIR_AddF: case LIR_SubF: case LIR_MulF: case LIR_DivF:
         cg_fp_alu(c, i);
         break;
@@ -769,11 +791,39 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
                         frame->localsplus[slot] = r10
        frame->stacktop = stacktop
        frame->prev_instr = _PyCode_CODE(frame->f_code) + bc_offset
+       release the exit's `release` values (Py_XDECREF, through scratch slots)
        rax = CI_JIT_DEOPT or CI_JIT_DEOPT_ERROR; jump to the epilogue
 
    The values are read from their allocated locations directly (registers or spill
-   slots), so the stub needs no register beyond r10/r11 and rax, and the common
-   epilogue restores the callee-saved registers as a normal return does. */
+   slots), so the stub needs no register beyond r10/r11 and rax until the releases,
+   which come last, and the common epilogue restores the callee-saved registers as a
+   normal return does. */
+
+/* Decrefs the references the exit releases. They are first copied to the exit's scratch
+   slots, as _Py_Dealloc may clobber the registers holding the next ones. */
+static void
+cg_stub_releases(CgCtx *c, const LirDeopt *d)
+{
+    for (int k = 0; k < d->nrelease; k++) {
+        int r = cg_gp_in(c, &d->release[k], CG_R10);
+        cg_emit2(c, CI_ASM_mov, cg_loc(lir_loc_stack(c->scratch_base + k), 8),
+                 ci_asm_reg(r, 8));
+    }
+    for (int k = 0; k < d->nrelease; k++) {
+        int skip = ci_asm_new_label(c->a);
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8),
+                 cg_loc(lir_loc_stack(c->scratch_base + k), 8));
+        cg_emit2(c, CI_ASM_test, ci_asm_reg(LIR_RDI, 8), ci_asm_reg(LIR_RDI, 8));
+        ci_asm_jcc(c->a, CI_CC_E, skip);
+        cg_emit2(c, CI_ASM_sub, ci_asm_mem(LIR_RDI, -1, 1, offsetof(PyObject, ob_refcnt), 8),
+                 ci_asm_imm(1));
+        ci_asm_jcc(c->a, CI_CC_NE, skip);
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8),
+                 ci_asm_imm((int64_t)(intptr_t)&_Py_Dealloc));
+        cg_emit1(c, CI_ASM_call, ci_asm_reg(LIR_RAX, 8));
+        ci_asm_bind(c->a, skip);
+    }
+}
 
 static void
 cg_stub(CgCtx *c, LirInstr *i, int label)
@@ -796,7 +846,7 @@ cg_stub(CgCtx *c, LirInstr *i, int label)
             continue;
         }
         int r = cg_gp_in(c, &v->value, CG_R10);
-        if (!v->owned && v->value.kind == LIR_OPND_VREG) {
+        if (!v->owned && (v->value.kind == LIR_OPND_VREG || v->value.imm != 0)) {
             int skip = ci_asm_new_label(c->a);
             cg_emit2(c, CI_ASM_test, ci_asm_reg(r, 8), ci_asm_reg(r, 8));
             ci_asm_jcc(c->a, CI_CC_E, skip);
@@ -819,6 +869,7 @@ cg_stub(CgCtx *c, LirInstr *i, int label)
     cg_emit2(c, CI_ASM_mov,
              ci_asm_mem(CG_R11, -1, 1, offsetof(_PyInterpreterFrame, prev_instr), 8),
              ci_asm_reg(CG_R10, 8));
+    cg_stub_releases(c, d);
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 4),
              ci_asm_imm((int64_t)(intptr_t)(d->kind == LIR_DEOPT_ERROR ? CI_JIT_DEOPT_ERROR
                                                                        : CI_JIT_DEOPT)));
@@ -836,7 +887,16 @@ cg_prologue(CgCtx *c)
             c->saved[c->nsaved++] = cg_callee_saved[k];
         }
     }
-    int bytes = 16 + 8 * f->nspill_slots + 8 * c->nsaved;
+    int nscratch = 0;
+    for (int k = 0; k < f->nblocks; k++) {
+        for (LirInstr *i = f->blocks[k]->first; i != NULL; i = i->next) {
+            if (i->deopt != NULL && i->deopt->nrelease > nscratch) {
+                nscratch = i->deopt->nrelease;
+            }
+        }
+    }
+    c->scratch_base = f->nspill_slots + c->nsaved;
+    int bytes = 16 + 8 * (f->nspill_slots + c->nsaved + nscratch);
     c->frame_size = (bytes + 15) & ~15;
     ci_asm_comment(c->a, "prologue");
     cg_emit1(c, CI_ASM_push, ci_asm_reg(LIR_RBP, 8));

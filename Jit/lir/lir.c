@@ -370,16 +370,30 @@ lir_deopt_new(LirFunc *f, LirDeoptKind kind, int bc_offset, int stacktop,
     return d;
 }
 
+void
+lir_deopt_set_release(LirFunc *f, LirDeopt *d, int nrelease)
+{
+    d->nrelease = nrelease;
+    d->release = nrelease ? lir_alloc(f, sizeof(LirOperand) * nrelease) : NULL;
+}
+
 int
 lir_instr_nuses(const LirInstr *i)
 {
-    return i->nin + (i->deopt ? i->deopt->nvalues : 0);
+    return i->nin + (i->deopt ? i->deopt->nvalues + i->deopt->nrelease : 0);
 }
 
 LirOperand *
 lir_instr_use_at(LirInstr *i, int k)
 {
-    return k < i->nin ? &i->in[k] : &i->deopt->values[k - i->nin].value;
+    if (k < i->nin) {
+        return &i->in[k];
+    }
+    k -= i->nin;
+    if (k < i->deopt->nvalues) {
+        return &i->deopt->values[k].value;
+    }
+    return &i->deopt->release[k - i->deopt->nvalues];
 }
 
 /* -- CFG ------------------------------------------------------------------------------- */

@@ -148,8 +148,9 @@ LirOperand lir_mem(int base, int index, int scale, int32_t disp);
 
 /* A deopt exit: how to hand the frame back to the interpreter. Out-of-line code stores
    every value into frame->localsplus[slot] (increfing the ones not owned), sets
-   frame->stacktop = stacktop and frame->prev_instr = _PyCode_CODE(code) + bc_offset, and
-   returns CI_JIT_DEOPT (kind GUARD) or CI_JIT_DEOPT_ERROR (kind ERROR). */
+   frame->stacktop = stacktop and frame->prev_instr = _PyCode_CODE(code) + bc_offset,
+   releases (decrefs) the `release` values, which compiled code owned and the frame does
+   not take, and returns CI_JIT_DEOPT (kind GUARD) or CI_JIT_DEOPT_ERROR (kind ERROR). */
 typedef enum LirDeoptKind { LIR_DEOPT_GUARD, LIR_DEOPT_ERROR } LirDeoptKind;
 
 typedef struct LirDeoptValue {
@@ -161,10 +162,12 @@ typedef struct LirDeoptValue {
 typedef struct LirDeopt {
     LirDeoptKind kind;
     int32_t bc_offset; /* code-unit index frame->prev_instr points to (may be -1) */
-    int32_t stacktop;
+    int32_t stacktop;  /* frame->stacktop: an index into localsplus, past the stack */
     const char *reason; /* static string, printed */
     int nvalues;
     LirDeoptValue *values;
+    int nrelease;
+    LirOperand *release; /* GP vregs or immediates (NULL allowed) */
 } LirDeopt;
 
 /* -- Instructions, blocks, functions ------------------------------------------------- */
@@ -252,8 +255,9 @@ LirInstr *lir_call(LirFunc *f, LirBlock *b, void *fn, const char *name, int ret0
 LirInstr *lir_phi(LirFunc *f, LirBlock *b, LirClass cls, int n, int *out);
 LirDeopt *lir_deopt_new(LirFunc *f, LirDeoptKind kind, int bc_offset, int stacktop,
                         const char *reason, int nvalues);
+void lir_deopt_set_release(LirFunc *f, LirDeopt *d, int nrelease);
 
-/* Number of uses of I (inputs, then deopt values) and the k-th one. */
+/* Number of uses of I (inputs, then deopt values, then deopt releases) and the k-th. */
 int lir_instr_nuses(const LirInstr *i);
 LirOperand *lir_instr_use_at(LirInstr *i, int k);
 

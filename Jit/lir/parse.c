@@ -330,6 +330,19 @@ ps_deopt(PsState *s, LirInstr *i)
         d->values[k].owned = owned[k];
     }
     i->deopt = d;
+    if (ps_at_word(s, "release")) {
+        s->p += 7;
+        n = 0;
+        do {
+            if (n == 256) {
+                ps_fail(s, "too many released values");
+                return;
+            }
+            vals[n++] = ps_operand(s);
+        } while (!s->failed && ps_eat(s, ','));
+        lir_deopt_set_release(s->f, d, n);
+        memcpy(d->release, vals, sizeof(LirOperand) * n);
+    }
 }
 
 static void

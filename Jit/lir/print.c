@@ -5,7 +5,7 @@
        %0 = Arg 0                       GP vregs print as %N, double vregs as %fN
        %2 = Load64 [%0 + %1*8 + 16]     memory: [base + index*scale + disp]
        %3, %4 = Call @PyFoo, %0, 5      callee first: @symbol, an address, or a vreg
-       DeoptCmp eq %3, 0 deopt(guard, 12, 2, "reason") [%2@5 owned, 0@6]
+       DeoptCmp eq %3, 0 deopt(guard, 12, 2, "reason") [%2@5 owned, 0@6] release %7
        BranchCmp lt %0, %3, bb1, bb2
      bb1:
        %5 = Phi (bb0, %0), (bb2, %7)
@@ -154,6 +154,10 @@ pr_instr(PrBuf *b, const LirFunc *f, const LirInstr *i)
             pr_printf(b, "@%d%s", d->values[k].slot, d->values[k].owned ? " owned" : "");
         }
         pr_printf(b, "]");
+        for (int k = 0; k < d->nrelease; k++) {
+            pr_printf(b, k ? ", " : " release ");
+            pr_operand(b, f, &d->release[k]);
+        }
     }
 }
 

@@ -131,6 +131,11 @@ vf_instr(VfState *s, LirBlock *b, LirInstr *i)
                 vf_fail(s, b, i, "deopt values must be GP vregs or immediates");
             }
         }
+        for (int k = 0; k < i->deopt->nrelease; k++) {
+            if (!vf_fits(s, &i->deopt->release[k], 'g')) {
+                vf_fail(s, b, i, "released values must be GP vregs or immediates");
+            }
+        }
     }
     if ((i->op == LIR_Move || i->op == LIR_Phi) && i->nout == 1) {
         int cls = lir_vreg_class(s->f, i->out[0].vreg);

@@ -1,0 +1,329 @@
+// Tests of the HIR -> LIR lowering: golden files (RuntimeTests/lower_tests/, Python
+// source in, LIR out) and whole functions compiled through HIR, LIR and x86-64 and run on
+// real interpreter frames.
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "Python.h"
+#include "opcode.h"
+#include "pycore_frame.h"
+
+extern "C" {
+#include "Jit/codegen/x86_64.h"
+#include "Jit/hir/builder.h"
+#include "Jit/hir/passes.h"
+#include "Jit/lir/lower.h"
+}
+
+#include "ir_test_driver.h"
+
+namespace {
+
+// Defines `test` from SOURCE in a fresh module namespace; a new reference or NULL.
+PyObject *
+define_test(const std::string &source)
+{
+    PyObject *globals = PyDict_New();
+    PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
+    PyDict_SetItemString(globals, "__name__", PyUnicode_FromString("lowertest"));
+    PyObject *r = PyRun_String(source.c_str(), Py_file_input, globals, globals);
+    if (r == nullptr) {
+        PyErr_Print();
+        Py_DECREF(globals);
+        return nullptr;
+    }
+    Py_DECREF(r);
+    PyObject *func = PyDict_GetItemString(globals, "test");
+    Py_XINCREF(func);
+    Py_DECREF(globals);
+    return func;
+}
+
+// Python function -> HIR (standard pipeline) -> LIR. Returns NULL with *error set.
+LirFunc *
+lower_function(PyObject *func, JitArena *arena, std::string *error)
+{
+    const char *why = nullptr;
+    HirFunc *hir = hir_build(arena, (PyFunctionObject *)func, "test", &why, nullptr);
+    if (hir == nullptr) {
+        *error = std::string("not built: ") + why;
+        return nullptr;
+    }
+    char err[512];
+    HirPassOptions opts = {nullptr, true};
+    if (!hir_run_passes(hir, nullptr, &opts, err, sizeof err)) {
+        *error = err;
+        return nullptr;
+    }
+    LirFunc *lir = lir_lower(hir, &why);
+    if (lir == nullptr) {
+        *error = why;
+        return nullptr;
+    }
+    if (lir_verify(lir, err, sizeof err) != 0) {
+        *error = std::string("lowered LIR invalid: ") + err;
+        lir_func_free(lir);
+        return nullptr;
+    }
+    return lir;
+}
+
+// Addresses differ from run to run: print every integer of 6 digits or more as <ptr>.
+std::string
+hide_pointers(const std::string &text)
+{
+    std::string out;
+    for (size_t k = 0; k < text.size();) {
+        size_t e = k;
+        while (e < text.size() && isdigit((unsigned char)text[e])) {
+            e++;
+        }
+        bool word = k > 0 && (isalnum((unsigned char)text[k - 1]) || text[k - 1] == '%' ||
+                              text[k - 1] == '_');
+        if (e - k >= 6 && !word) {
+            out += "<ptr>";
+            k = e;
+        }
+        else if (e > k) {
+            out += text.substr(k, e - k);
+            k = e;
+        }
+        else {
+            out += text[k++];
+        }
+    }
+    return out;
+}
+
+// Golden runner: passes "lower" (always) and optionally "regalloc".
+std::string
+run_lower(const std::string &passes, const std::string &source)
+{
+    PyObject *func = define_test(source);
+    if (func == nullptr) {
+        return "ERROR: source does not define test";
+    }
+    JitArena *arena = jit_arena_new();
+    std::string error, out;
+    LirFunc *lir = lower_function(func, arena, &error);
+    if (lir == nullptr) {
+        out = "ERROR: " + error;
+    }
+    else {
+        char err[256];
+        if (passes.find("regalloc") != std::string::npos &&
+            lir_regalloc(lir, err, sizeof err) != 0) {
+            out = std::string("ERROR: regalloc: ") + err;
+        }
+        else {
+            char *text = lir_func_print(lir);
+            out = hide_pointers(text);
+            free(text);
+        }
+        lir_func_free(lir);
+    }
+    jit_arena_free(arena);
+    Py_DECREF(func);
+    return out;
+}
+
+// A function compiled all the way to machine code.
+struct CompiledFunc {
+    PyObject *func = nullptr;
+    CiJitCode code = {};
+    std::string error;
+
+    explicit CompiledFunc(const std::string &source)
+    {
+        func = define_test(source);
+        if (func == nullptr) {
+            error = "source does not define test";
+            return;
+        }
+        JitArena *arena = jit_arena_new();
+        LirFunc *lir = lower_function(func, arena, &error);
+        if (lir != nullptr) {
+            char err[256];
+            const char *why = nullptr;
+            if (lir_regalloc(lir, err, sizeof err) != 0) {
+                error = err;
+            }
+            else if (ci_codegen_x86_64(lir, &code, nullptr, &why) != 0) {
+                error = why;
+            }
+            lir_func_free(lir);
+        }
+        jit_arena_free(arena);
+    }
+    ~CompiledFunc()
+    {
+        if (code.memory != nullptr) {
+            ci_codegen_release(code.memory);
+        }
+        Py_XDECREF(func);
+    }
+
+    // Runs the body on a frame pushed as the interpreter pushes one for a call with
+    // ARGS. Returns what the body returned; *stacktop gets the frame's stacktop and
+    // *lasti the index of prev_instr when the body deopts.
+    PyObject *call(std::vector<PyObject *> args, int *stacktop = nullptr, int *lasti = nullptr)
+    {
+        PyThreadState *tstate = PyThreadState_Get();
+        PyFunctionObject *f = (PyFunctionObject *)func;
+        PyCodeObject *co = (PyCodeObject *)f->func_code;
+        size_t size = size_t(co->co_nlocalsplus + co->co_stacksize) + FRAME_SPECIALS_SIZE;
+        _PyInterpreterFrame *frame = _PyThreadState_BumpFramePointer(tstate, size);
+        if (frame == nullptr) {
+            return nullptr;
+        }
+        Py_INCREF(f);
+        _PyFrame_InitializeSpecials(frame, f, nullptr, co->co_nlocalsplus);
+        for (int k = 0; k < co->co_nlocalsplus; k++) {
+            frame->localsplus[k] = k < int(args.size()) ? Py_NewRef(args[k]) : nullptr;
+        }
+        frame->previous = tstate->cframe->current_frame;
+        tstate->cframe->current_frame = frame;
+        PyObject *r = code.body(tstate, frame);
+        if (stacktop != nullptr) {
+            *stacktop = frame->stacktop;
+        }
+        if (lasti != nullptr) {
+            *lasti = int(frame->prev_instr - _PyCode_CODE(co));
+        }
+        if (r == CI_JIT_DEOPT || r == CI_JIT_DEOPT_ERROR) {
+            // Release what the exit handed to the frame's stack, as unwinding would.
+            for (int k = co->co_nlocalsplus; k < frame->stacktop; k++) {
+                Py_CLEAR(frame->localsplus[k]);
+            }
+        }
+        frame->stacktop = co->co_nlocalsplus;
+        tstate->cframe->current_frame = frame->previous;
+        _PyFrame_Clear(frame);
+        _PyThreadState_PopFrame(tstate, frame);
+        return r;
+    }
+};
+
+long
+as_long(PyObject *o)
+{
+    return o != nullptr && PyLong_Check(o) ? PyLong_AsLong(o) : -999999;
+}
+
+}  // namespace
+
+TEST(LirLowerGolden, AllFiles)
+{
+    std::vector<std::string> files = ir_test_files("lower_tests");
+    ASSERT_FALSE(files.empty());
+    for (const std::string &path : files) {
+        IrTestFile file;
+        std::string error;
+        ASSERT_TRUE(ir_test_read(path, &file, &error)) << error;
+        ir_test_run(file, run_lower);
+    }
+}
+
+TEST(LirLowerRun, Arithmetic)
+{
+    CompiledFunc c("def test(a, b):\n    return a * 2 + b - 1\n");
+    ASSERT_NE(c.code.body, nullptr) << c.error;
+    PyObject *a = PyLong_FromLong(20), *b = PyLong_FromLong(3);
+    PyObject *r = c.call({a, b});
+    EXPECT_EQ(as_long(r), 42);
+    Py_XDECREF(r);
+    PyObject *s1 = PyUnicode_FromString("ab"), *s2 = PyUnicode_FromString("c");
+    r = c.call({s1, PyLong_FromLong(0)});
+    EXPECT_EQ(r, CI_JIT_DEOPT_ERROR); // "abab" - 1 raises TypeError
+    EXPECT_TRUE(PyErr_ExceptionMatches(PyExc_TypeError));
+    PyErr_Clear();
+    Py_DECREF(a);
+    Py_DECREF(b);
+    Py_DECREF(s1);
+    Py_DECREF(s2);
+}
+
+TEST(LirLowerRun, LoopOverRange)
+{
+    CompiledFunc c("def test(n):\n    total = 0\n    for i in range(n):\n"
+                   "        total += i\n    return total\n");
+    ASSERT_NE(c.code.body, nullptr) << c.error;
+    for (long n : {0L, 1L, 10L, 1000L}) {
+        PyObject *arg = PyLong_FromLong(n);
+        PyObject *r = c.call({arg});
+        EXPECT_EQ(as_long(r), n * (n - 1) / 2) << n;
+        Py_XDECREF(r);
+        Py_DECREF(arg);
+    }
+}
+
+TEST(LirLowerRun, BranchesAttributesAndCalls)
+{
+    CompiledFunc c("def test(a, b):\n    if a is None:\n        return b\n"
+                   "    return a.real if b else a.bit_length()\n");
+    ASSERT_NE(c.code.body, nullptr) << c.error;
+    PyObject *n = PyLong_FromLong(1000);
+    PyObject *r = c.call({Py_None, n});
+    EXPECT_EQ(r, n);
+    Py_XDECREF(r);
+    r = c.call({n, Py_True});
+    EXPECT_EQ(as_long(r), 1000);
+    Py_XDECREF(r);
+    r = c.call({n, Py_False});
+    EXPECT_EQ(as_long(r), 10);
+    Py_XDECREF(r);
+    Py_DECREF(n);
+}
+
+TEST(LirLowerRun, ContainersAndSubscripts)
+{
+    CompiledFunc c("def test(x, y):\n    t = (x, y, [x, y])\n    d = {x: y}\n"
+                   "    t[2].append(d[x])\n    a, b, l = t\n    return len(l) + a + (x in d)\n");
+    ASSERT_NE(c.code.body, nullptr) << c.error;
+    PyObject *x = PyLong_FromLong(5), *y = PyLong_FromLong(7);
+    PyObject *r = c.call({x, y});
+    EXPECT_EQ(as_long(r), 3 + 5 + 1);
+    Py_XDECREF(r);
+    Py_DECREF(x);
+    Py_DECREF(y);
+}
+
+TEST(LirLowerRun, NoReferenceLeaks)
+{
+    CompiledFunc c("def test(n):\n    out = []\n    for i in range(n):\n"
+                   "        out.append((i, str(i)))\n    return len(out)\n");
+    ASSERT_NE(c.code.body, nullptr) << c.error;
+    PyObject *arg = PyLong_FromLong(50);
+    PyObject *r = c.call({arg});
+    EXPECT_EQ(as_long(r), 50);
+    Py_XDECREF(r);
+    Py_ssize_t before = Py_REFCNT(arg);
+    for (int k = 0; k < 20; k++) {
+        r = c.call({arg});
+        Py_XDECREF(r);
+    }
+    EXPECT_EQ(Py_REFCNT(arg), before);
+    Py_DECREF(arg);
+}
+
+TEST(LirLowerRun, UnboundLocalDeopts)
+{
+    CompiledFunc c("def test(a):\n    if a:\n        x = 1\n    return x\n");
+    ASSERT_NE(c.code.body, nullptr) << c.error;
+    PyObject *r = c.call({Py_True});
+    EXPECT_EQ(as_long(r), 1);
+    Py_XDECREF(r);
+    int stacktop = -1, lasti = -2;
+    r = c.call({Py_False}, &stacktop, &lasti);
+    EXPECT_EQ(r, CI_JIT_DEOPT);
+    // The interpreter resumes at the LOAD_FAST, which raises UnboundLocalError.
+    PyCodeObject *co = (PyCodeObject *)((PyFunctionObject *)c.func)->func_code;
+    EXPECT_EQ(stacktop, co->co_nlocalsplus);
+    _Py_CODEUNIT instr = _PyCode_CODE(co)[lasti + 1];
+    EXPECT_EQ(_Py_OPCODE(instr), LOAD_FAST) << "resumes at opcode " << _Py_OPCODE(instr);
+}
