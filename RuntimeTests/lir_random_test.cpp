@@ -35,7 +35,8 @@ rt_resolve(const char *name, void *)
 
 class ProgramGen {
   public:
-    explicit ProgramGen(uint64_t seed, int pressure) : rng_(seed), pressure_(pressure) {}
+    ProgramGen(uint64_t seed, int pressure, bool with_fp)
+        : rng_(seed), pressure_(pressure), with_fp_(with_fp) {}
 
     std::string generate()
     {
@@ -52,6 +53,12 @@ class ProgramGen {
             int v = fresh();
             emit(vr(v) + " = Xor " + acc + ", " + vr(pick()));
             acc = vr(v);
+        }
+        for (size_t k = 0; k < fscope_.size() && k < 6; k++) {
+            int v = fresh(), w = fresh();
+            emit(vr(v) + " = FToInt " + fvr(fscope_[fscope_.size() - 1 - k]));
+            emit(vr(w) + " = Xor " + acc + ", " + vr(v));
+            acc = vr(w);
         }
         emit("Return " + acc);
         return "func random {\n" + text_ + "}\n";
@@ -92,10 +99,50 @@ class ProgramGen {
         return ccs[rand(10)];
     }
 
+    std::string fvr(int v) { return "%f" + std::to_string(v); }
+
+    // Double values: converted from (bounded) integers, combined, compared, converted
+    // back. They make a second register class compete, and spill across every call.
+    bool fp_instr()
+    {
+        static const char *fbin[] = {"AddF", "SubF", "MulF", "DivF"};
+        int v = fresh();
+        int kind = rand(10);
+        if (fscope_.empty() || kind < 3) {
+            int t = fresh();
+            emit(vr(t) + " = And " + vr(pick()) + ", 65535");
+            emit(fvr(v) + " = IntToF " + vr(t));
+            fscope_.push_back(v);
+        }
+        else if (kind < 7) {
+            emit(fvr(v) + " = " + fbin[rand(4)] + " " + fvr(fpick()) + ", " + fvr(fpick()));
+            fscope_.push_back(v);
+        }
+        else if (kind < 9) {
+            emit(vr(v) + " = CmpSetF " + cc_fp() + " " + fvr(fpick()) + ", " + fvr(fpick()));
+            scope_.push_back(v);
+        }
+        else {
+            emit(vr(v) + " = FToInt " + fvr(fpick()));
+            scope_.push_back(v);
+        }
+        return true;
+    }
+    int fpick() { return fscope_[rand(int(fscope_.size()))]; }
+    std::string cc_fp()
+    {
+        static const char *ccs[] = {"eq", "ne", "lt", "ge", "le", "gt"};
+        return ccs[rand(6)];
+    }
+
     void instr()
     {
         static const char *bin[] = {"Add", "Sub", "Imul", "And", "Or", "Xor", "Shl", "Sar",
                                     "Shr"};
+        if (with_fp_ && rand(4) == 0) {
+            fp_instr();
+            return;
+        }
         int v = fresh();
         int kind = rand(20);
         if (kind < 12) {
@@ -142,17 +189,19 @@ class ProgramGen {
         int t = new_block(), e = new_block(), join = new_block();
         emit("BranchCmp " + cc() + " " + vr(pick()) + ", " + operand() + ", " + bb(t) + ", " +
              bb(e));
-        std::vector<int> saved = scope_;
+        std::vector<int> saved = scope_, fsaved = fscope_;
         start_block(t);
         region(depth + 1, 1 + rand(4));
         int t_end = cur_, x = pick(), x2 = pick();
         emit("Branch " + bb(join));
         scope_ = saved;
+        fscope_ = fsaved;
         start_block(e);
         region(depth + 1, rand(4));
         int e_end = cur_, y = pick(), y2 = pick();
         emit("Branch " + bb(join));
         scope_ = saved;
+        fscope_ = fsaved;
         start_block(join);
         int p = fresh(), q = fresh();
         emit(vr(p) + " = Phi (" + bb(t_end) + ", " + vr(x) + "), (" + bb(e_end) + ", " +
@@ -179,7 +228,7 @@ class ProgramGen {
              vr(anext) + ")");
         emit("BranchCmp lt " + vr(i) + ", " + std::to_string(1 + rand(4)) + ", " + bb(body) +
              ", " + bb(exit));
-        std::vector<int> saved = scope_;
+        std::vector<int> saved = scope_, fsaved = fscope_;
         scope_.push_back(i);
         scope_.push_back(acc);
         start_block(body);
@@ -191,6 +240,7 @@ class ProgramGen {
             text_.replace(at, latch.size(), bb(cur_));
         }
         scope_ = saved;
+        fscope_ = fsaved;
         scope_.push_back(i);
         scope_.push_back(acc);
         start_block(exit);
@@ -198,8 +248,9 @@ class ProgramGen {
 
     std::mt19937_64 rng_;
     int pressure_;
+    bool with_fp_;
     std::string text_;
-    std::vector<int> scope_;
+    std::vector<int> scope_, fscope_;
     int next_vreg_ = 0, next_block_ = 0, cur_ = 0;
 };
 
@@ -224,10 +275,37 @@ rt_cond(LirCond cc, int64_t a, int64_t b)
     }
 }
 
+// What cvttsd2si gives: truncation, or INT64_MIN for NaN and out-of-range values.
+int64_t
+rt_cvttsd2si(double d)
+{
+    if (!(d > -9223372036854775808.0 - 1024.0 && d < 9223372036854775808.0)) {
+        return INT64_MIN;
+    }
+    return int64_t(d);
+}
+
+// The ordered comparisons of CmpSetF: false when either side is NaN, except `ne`.
+bool
+rt_fcond(LirCond cc, double a, double b)
+{
+    switch (cc) {
+    case LIR_CC_EQ: return a == b;
+    case LIR_CC_NE: return a != b;
+    case LIR_CC_LT: return a < b;
+    case LIR_CC_GE: return a >= b;
+    case LIR_CC_LE: return a <= b;
+    case LIR_CC_GT: return a > b;
+    default: return false;
+    }
+}
+
 int64_t
 rt_interpret(LirFunc *f, const int64_t *args)
 {
     std::vector<int64_t> val(size_t(f->nvregs), 0);
+    std::vector<double> fval(size_t(f->nvregs), 0.0);
+    auto fin = [&](const LirOperand &o) { return fval[size_t(o.vreg)]; };
     auto in = [&](const LirOperand &o) {
         return o.kind == LIR_OPND_VREG ? val[size_t(o.vreg)] : o.imm;
     };
@@ -278,6 +356,13 @@ rt_interpret(LirFunc *f, const int64_t *args)
                 prev = b;
                 b = i->targets[rt_cond(LirCond(i->cc), int64_t(x), int64_t(y)) ? 0 : 1];
                 break;
+            case LIR_IntToF: fval[size_t(i->out[0].vreg)] = double(int64_t(x)); continue;
+            case LIR_AddF: fval[size_t(i->out[0].vreg)] = fin(i->in[0]) + fin(i->in[1]); continue;
+            case LIR_SubF: fval[size_t(i->out[0].vreg)] = fin(i->in[0]) - fin(i->in[1]); continue;
+            case LIR_MulF: fval[size_t(i->out[0].vreg)] = fin(i->in[0]) * fin(i->in[1]); continue;
+            case LIR_DivF: fval[size_t(i->out[0].vreg)] = fin(i->in[0]) / fin(i->in[1]); continue;
+            case LIR_FToInt: r = rt_cvttsd2si(fin(i->in[0])); break;
+            case LIR_CmpSetF: r = rt_fcond(LirCond(i->cc), fin(i->in[0]), fin(i->in[1])); break;
             case LIR_Return: return int64_t(x);
             default: ADD_FAILURE() << "interpreter lacks " << lir_op_info[i->op].name;
                 return 0;
@@ -292,11 +377,11 @@ rt_interpret(LirFunc *f, const int64_t *args)
 }
 
 void
-run_random_programs(int count, int pressure, uint64_t seed0)
+run_random_programs(int count, int pressure, uint64_t seed0, bool with_fp = false)
 {
     for (int n = 0; n < count; n++) {
         uint64_t seed = seed0 + uint64_t(n);
-        std::string text = ProgramGen(seed, pressure).generate();
+        std::string text = ProgramGen(seed, pressure, with_fp).generate();
         char err[512];
         LirFunc *ref = lir_parse(text.c_str(), rt_resolve, nullptr, err, sizeof err);
         ASSERT_NE(ref, nullptr) << err << "\n" << text;
@@ -335,3 +420,7 @@ TEST(LirRandom, SmallPrograms) { run_random_programs(400, 0, 1000); }
 TEST(LirRandom, HighPressurePrograms) { run_random_programs(300, 12, 50000); }
 
 TEST(LirRandom, VeryHighPressurePrograms) { run_random_programs(100, 40, 90000); }
+
+TEST(LirRandom, ProgramsWithDoubles) { run_random_programs(300, 6, 120000, true); }
+
+TEST(LirRandom, HighPressureProgramsWithDoubles) { run_random_programs(100, 30, 150000, true); }
