@@ -769,6 +769,44 @@ TEST(LirCodegen, ErrorDeoptAfterACall)
     Py_DECREF(code);
 }
 
+TEST(LirCodegen, DeoptExitReleasesAndRefcountOps)
+{
+    // AddMem/BranchSubMem are the inline incref/decref; the exit stores one value and
+    // releases two others (one of them NULL), calling _Py_Dealloc for the last reference.
+    PyObject *code = Py_CompileString("x = 1\n", "<deopt>", Py_file_input);
+    ASSERT_NE(code, nullptr);
+    PyObject *stored = PyLong_FromLong(31337);
+    PyObject *kept = PyUnicode_FromString("kept alive by the test");
+    PyObject *dying = PyUnicode_FromString("freed by the exit");
+    int64_t s = (int64_t)stored, k = (int64_t)kept, d = (int64_t)dying;
+    std::string text = "func rel {\nbb0:\n  %0 = Arg 0\n  %1 = Arg 1\n"
+                       "  %2 = Move " + std::to_string(s) + "\n"
+                       "  %3 = Move " + std::to_string(k) + "\n"
+                       "  %4 = Move " + std::to_string(d) + "\n"
+                       "  %5 = Move 0\n"
+                       "  AddMem [%3], 1\n"
+                       "  BranchSubMem ne [%3], 1, bb1, bb2\n"
+                       "bb1:\n"
+                       "  Deopt deopt(guard, 0, 1, \"Release\") [%2@0 owned] release %3, %4, %5\n"
+                       "bb2:\n  Return 0\n}\n";
+    Compiled c(text);
+    ASSERT_COMPILED(c);
+    Py_INCREF(kept); // the exit releases one reference
+    Py_ssize_t kept_refs = Py_REFCNT(kept);
+    FakeFrame ff;
+    memset(ff.bytes, 0, sizeof ff.bytes);
+    _PyInterpreterFrame *frame = ff.frame();
+    frame->f_code = (PyCodeObject *)code;
+    EXPECT_EQ(c.fn<CiJitBody>()(PyThreadState_Get(), frame), CI_JIT_DEOPT);
+    EXPECT_EQ(frame->localsplus[0], stored);
+    EXPECT_EQ(Py_REFCNT(kept), kept_refs - 1);
+    // `dying` had one reference, which the exit released: it is gone (no crash, and the
+    // allocator may hand its memory out again).
+    Py_DECREF(stored);
+    Py_DECREF(kept);
+    Py_DECREF(code);
+}
+
 // -- The C builder API -------------------------------------------------------------------
 
 TEST(LirCodegen, BuiltThroughTheCApi)

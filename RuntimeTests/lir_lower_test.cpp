@@ -14,6 +14,7 @@
 #include "pycore_frame.h"
 
 extern "C" {
+#include "Jit/codegen/backend.h"
 #include "Jit/codegen/x86_64.h"
 #include "Jit/hir/builder.h"
 #include "Jit/hir/passes.h"
@@ -326,4 +327,37 @@ TEST(LirLowerRun, UnboundLocalDeopts)
     EXPECT_EQ(stacktop, co->co_nlocalsplus);
     _Py_CODEUNIT instr = _PyCode_CODE(co)[lasti + 1];
     EXPECT_EQ(_Py_OPCODE(instr), LOAD_FAST) << "resumes at opcode " << _Py_OPCODE(instr);
+}
+
+TEST(LirLowerRun, OneCallBackEndWithDumps)
+{
+    PyObject *func = define_test("def test(a):\n    return a + 1\n");
+    ASSERT_NE(func, nullptr);
+    JitArena *arena = jit_arena_new();
+    const char *why = nullptr;
+    HirFunc *hir = hir_build(arena, (PyFunctionObject *)func, "lowertest:test", &why, nullptr);
+    ASSERT_NE(hir, nullptr) << why;
+    char err[256];
+    HirPassOptions popts = {nullptr, true};
+    ASSERT_TRUE(hir_run_passes(hir, nullptr, &popts, err, sizeof err)) << err;
+    char *lir_text = nullptr, *asm_text = nullptr;
+    size_t lir_len = 0, asm_len = 0;
+    FILE *lir_out = open_memstream(&lir_text, &lir_len);
+    FILE *asm_out = open_memstream(&asm_text, &asm_len);
+    CiBackendOptions opts = {lir_out, asm_out, true};
+    CiJitCode code = {};
+    ASSERT_EQ(ci_backend_compile(hir, &opts, &code, &why), 0) << why;
+    fclose(lir_out);
+    fclose(asm_out);
+    std::string lir = lir_text, listing = asm_text;
+    free(lir_text);
+    free(asm_text);
+    EXPECT_NE(lir.find("--- LIR after lowering: lowertest:test ---"), std::string::npos);
+    EXPECT_NE(lir.find("--- LIR after register allocation: lowertest:test ---"),
+              std::string::npos);
+    EXPECT_NE(listing.find(" = BinaryOp<0> v1 "), std::string::npos) << listing;
+    EXPECT_GT(code.code_size, 0u);
+    ci_codegen_release(code.memory);
+    jit_arena_free(arena);
+    Py_DECREF(func);
 }
