@@ -251,6 +251,10 @@ cg_compare(CgCtx *c, bool test, const LirOperand *a, const LirOperand *b)
     else {
         y = cg_loc(b->loc, 8);
     }
+    if (!test && x.kind == CI_AOP_REG && y.kind == CI_AOP_IMM && y.imm == 0) {
+        test = true; /* same flags, shorter */
+        y = x;
+    }
     if (x.kind == CI_AOP_MEM && y.kind == CI_AOP_MEM) {
         cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), x);
         x = ci_asm_reg(CG_R11, 8);

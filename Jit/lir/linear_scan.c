@@ -658,6 +658,14 @@ ls_vi(LsCtx *c, int v)
     return c->vi[v];
 }
 
+static int
+ls_by_start_desc(const void *a, const void *b)
+{
+    const LsInterval *x = *(LsInterval *const *)a, *y = *(LsInterval *const *)b;
+    int sx = ls_start(x), sy = ls_start(y);
+    return sx != sy ? (sx < sy ? 1 : -1) : (x->vreg > y->vreg) - (x->vreg < y->vreg);
+}
+
 static void
 ls_build_intervals(LsCtx *c)
 {
@@ -751,12 +759,15 @@ ls_build_intervals(LsCtx *c)
             ls_finish_interval(c->fixed[r]);
         }
     }
+    c->unhandled = lir_alloc(c->f, sizeof(LsInterval *) * (size_t)(c->f->nvregs + 1));
+    c->ucap = c->f->nvregs + 1;
     for (int v = 0; v < c->f->nvregs; v++) {
         if (c->vi[v] != NULL) {
             ls_finish_interval(c->vi[v]);
-            ls_unhandled_push(c, c->vi[v]);
+            c->unhandled[c->nunhandled++] = c->vi[v];
         }
     }
+    qsort(c->unhandled, (size_t)c->nunhandled, sizeof(LsInterval *), ls_by_start_desc);
 }
 
 /* -- Resolution ---------------------------------------------------------------------- */

@@ -440,27 +440,25 @@ lir_func_rpo(LirFunc *f, LirBlock **out)
     if (n == 0) {
         return 0;
     }
-    LirBlock **stack = malloc(sizeof(LirBlock *) * n);
+    int *stack = malloc(sizeof(int) * n);
     int *next = calloc((size_t)n, sizeof(int));
     int *post = malloc(sizeof(int) * n);
+    bool *seen = calloc((size_t)n, sizeof(bool));
     for (int k = 0; k < n; k++) {
-        f->blocks[k]->order = -2 - k; /* unvisited; remembers the block's index */
+        f->blocks[k]->order = k; /* its index, while the walk runs */
     }
-    stack[sp++] = f->blocks[0];
-    f->blocks[0]->order = -1;
+    stack[sp++] = 0;
+    seen[0] = true;
     while (sp > 0) {
-        LirBlock *b = stack[sp - 1];
-        int idx = 0;
-        while (f->blocks[idx] != b) {
-            idx++;
-        }
+        int idx = stack[sp - 1];
         int nsucc;
-        LirBlock *s = lir_block_succ(b, next[idx], &nsucc);
+        LirBlock *s = lir_block_succ(f->blocks[idx], next[idx], &nsucc);
         if (next[idx] < nsucc) {
             next[idx]++;
-            if (s != NULL && s->order <= -2) {
-                s->order = -1;
-                stack[sp++] = s;
+            if (s != NULL && s->order >= 0 && s->order < n && f->blocks[s->order] == s &&
+                !seen[s->order]) {
+                seen[s->order] = true;
+                stack[sp++] = s->order;
             }
             continue;
         }
@@ -468,9 +466,7 @@ lir_func_rpo(LirFunc *f, LirBlock **out)
         sp--;
     }
     for (int k = 0; k < n; k++) {
-        if (f->blocks[k]->order <= -2) {
-            f->blocks[k]->order = -1;
-        }
+        f->blocks[k]->order = -1;
     }
     for (int k = 0; k < count; k++) {
         out[k] = f->blocks[post[count - 1 - k]];
@@ -479,5 +475,6 @@ lir_func_rpo(LirFunc *f, LirBlock **out)
     free(stack);
     free(next);
     free(post);
+    free(seen);
     return count;
 }

@@ -500,7 +500,10 @@ lir_parse(const char *text, LirSymbolResolver resolve, void *data, char *err,
             }
             else {
                 s.p += 4;
-                ps_ident(&s, name, sizeof name);
+                ps_ws(&s);
+                size_t n = strcspn(s.p, " \t{");
+                snprintf(name, sizeof name, "%.*s", (int)n, s.p);
+                s.p += n;
                 ps_expect(&s, '{');
                 f = lir_func_new(name);
                 s.f = f;
