@@ -787,7 +787,8 @@ TEST(LirCodegen, DeoptExitReleasesAndRefcountOps)
                        "  AddMem [%3], 1\n"
                        "  BranchSubMem ne [%3], 1, bb1, bb2\n"
                        "bb1:\n"
-                       "  Deopt deopt(guard, 0, 1, \"Release\") [%2@0 owned] release %3, %4, %5\n"
+                       "  Deopt deopt(guard, 0, 1, \"Release\") [%2@0 owned]"
+                       " release %3, %4, %5\n"
                        "bb2:\n  Return 0\n}\n";
     Compiled c(text);
     ASSERT_COMPILED(c);

@@ -284,7 +284,8 @@ TEST(LirLowerRun, BranchesAttributesAndCalls)
 TEST(LirLowerRun, ContainersAndSubscripts)
 {
     CompiledFunc c("def test(x, y):\n    t = (x, y, [x, y])\n    d = {x: y}\n"
-                   "    t[2].append(d[x])\n    a, b, l = t\n    return len(l) + a + (x in d)\n");
+                   "    t[2].append(d[x])\n    a, b, l = t\n"
+                   "    return len(l) + a + (x in d)\n");
     ASSERT_NE(c.code.body, nullptr) << c.error;
     PyObject *x = PyLong_FromLong(5), *y = PyLong_FromLong(7);
     PyObject *r = c.call({x, y});

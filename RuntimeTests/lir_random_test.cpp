@@ -300,6 +300,18 @@ rt_fcond(LirCond cc, double a, double b)
     }
 }
 
+double
+rt_fp_op(LirOp op, int64_t x, double a, double b)
+{
+    switch (op) {
+    case LIR_IntToF: return double(x);
+    case LIR_AddF: return a + b;
+    case LIR_SubF: return a - b;
+    case LIR_MulF: return a * b;
+    default: return a / b;
+    }
+}
+
 int64_t
 rt_interpret(LirFunc *f, const int64_t *args)
 {
@@ -356,11 +368,14 @@ rt_interpret(LirFunc *f, const int64_t *args)
                 prev = b;
                 b = i->targets[rt_cond(LirCond(i->cc), int64_t(x), int64_t(y)) ? 0 : 1];
                 break;
-            case LIR_IntToF: fval[size_t(i->out[0].vreg)] = double(int64_t(x)); continue;
-            case LIR_AddF: fval[size_t(i->out[0].vreg)] = fin(i->in[0]) + fin(i->in[1]); continue;
-            case LIR_SubF: fval[size_t(i->out[0].vreg)] = fin(i->in[0]) - fin(i->in[1]); continue;
-            case LIR_MulF: fval[size_t(i->out[0].vreg)] = fin(i->in[0]) * fin(i->in[1]); continue;
-            case LIR_DivF: fval[size_t(i->out[0].vreg)] = fin(i->in[0]) / fin(i->in[1]); continue;
+            case LIR_IntToF:
+            case LIR_AddF:
+            case LIR_SubF:
+            case LIR_MulF:
+            case LIR_DivF:
+                fval[size_t(i->out[0].vreg)] = rt_fp_op(i->op, int64_t(x), fin(i->in[0]),
+                                                        i->nin > 1 ? fin(i->in[1]) : 0.0);
+                continue;
             case LIR_FToInt: r = rt_cvttsd2si(fin(i->in[0])); break;
             case LIR_CmpSetF: r = rt_fcond(LirCond(i->cc), fin(i->in[0]), fin(i->in[1])); break;
             case LIR_Return: return int64_t(x);
@@ -423,4 +438,7 @@ TEST(LirRandom, VeryHighPressurePrograms) { run_random_programs(100, 40, 90000);
 
 TEST(LirRandom, ProgramsWithDoubles) { run_random_programs(300, 6, 120000, true); }
 
-TEST(LirRandom, HighPressureProgramsWithDoubles) { run_random_programs(100, 30, 150000, true); }
+TEST(LirRandom, HighPressureProgramsWithDoubles)
+{
+    run_random_programs(100, 30, 150000, true);
+}

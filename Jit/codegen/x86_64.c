@@ -839,7 +839,8 @@ cg_stub(CgCtx *c, LirInstr *i, int label)
              d->stacktop);
     ci_asm_bind(c->a, label);
     ci_asm_comment(c->a, note);
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+             ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
     for (int k = 0; k < d->nvalues; k++) {
         const LirDeoptValue *v = &d->values[k];
         int32_t disp = (int32_t)(offsetof(_PyInterpreterFrame, localsplus) +

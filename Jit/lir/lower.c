@@ -28,9 +28,9 @@
      - a failing helper leaves through the interpreter's error path at its instruction:
        frame->prev_instr = bc_offset and CI_JIT_DEOPT_ERROR.
    Stack slot k is frame->localsplus[nlocalsplus + k], and frame->stacktop (an index
-   into localsplus, as in the interpreter) becomes nlocalsplus + depth; HIR_SLOT_GIVE hands the reference
-   over (owned), HIR_SLOT_NEWREF increfs, HIR_SLOT_NULL stores NULL. The frame state's
-   `release` list becomes the exit's releases.
+   into localsplus, as in the interpreter) becomes nlocalsplus + depth. HIR_SLOT_GIVE
+   hands the reference over (owned), HIR_SLOT_NEWREF increfs, HIR_SLOT_NULL stores NULL.
+   The frame state's `release` list becomes the exit's releases.
 
    The argument arrays of Call and Build* live in the frame's own value-stack area
    (localsplus[nlocalsplus...]): those values sit on the interpreter's stack at that
@@ -204,7 +204,7 @@ lw_checked_int(LwCtx *c, int r)
     return v;
 }
 
-/* -- Reference counts ---------------------------------------------------------------------- */
+/* -- Reference counts ------------------------------------------------------------------ */
 
 static void
 lw_incref(LwCtx *c, int obj)
@@ -236,7 +236,7 @@ lw_decref(LwCtx *c, int obj, bool maybe_null)
     c->cur = done;
 }
 
-/* -- Instructions ---------------------------------------------------------------------------- */
+/* -- Instructions ---------------------------------------------------------------------- */
 
 static PyTypeObject *
 lw_exact_type(HirTypeBits bits)
