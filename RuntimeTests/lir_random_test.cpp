@@ -256,10 +256,12 @@ class ProgramGen {
 
 // -- The interpreter ----------------------------------------------------------------------
 
+// The signed integer conditions, and the ordered double ones of CmpSetF (false when
+// either side is NaN, except `ne`).
+template <typename T>
 bool
-rt_cond(LirCond cc, int64_t a, int64_t b)
+rt_ordered(LirCond cc, T a, T b)
 {
-    uint64_t ua = uint64_t(a), ub = uint64_t(b);
     switch (cc) {
     case LIR_CC_EQ: return a == b;
     case LIR_CC_NE: return a != b;
@@ -267,11 +269,20 @@ rt_cond(LirCond cc, int64_t a, int64_t b)
     case LIR_CC_GE: return a >= b;
     case LIR_CC_LE: return a <= b;
     case LIR_CC_GT: return a > b;
+    default: return false;
+    }
+}
+
+bool
+rt_cond(LirCond cc, int64_t a, int64_t b)
+{
+    uint64_t ua = uint64_t(a), ub = uint64_t(b);
+    switch (cc) {
     case LIR_CC_B: return ua < ub;
     case LIR_CC_AE: return ua >= ub;
     case LIR_CC_BE: return ua <= ub;
     case LIR_CC_A: return ua > ub;
-    default: return false;
+    default: return rt_ordered(cc, a, b);
     }
 }
 
@@ -283,21 +294,6 @@ rt_cvttsd2si(double d)
         return INT64_MIN;
     }
     return int64_t(d);
-}
-
-// The ordered comparisons of CmpSetF: false when either side is NaN, except `ne`.
-bool
-rt_fcond(LirCond cc, double a, double b)
-{
-    switch (cc) {
-    case LIR_CC_EQ: return a == b;
-    case LIR_CC_NE: return a != b;
-    case LIR_CC_LT: return a < b;
-    case LIR_CC_GE: return a >= b;
-    case LIR_CC_LE: return a <= b;
-    case LIR_CC_GT: return a > b;
-    default: return false;
-    }
 }
 
 double
@@ -377,7 +373,7 @@ rt_interpret(LirFunc *f, const int64_t *args)
                                                         i->nin > 1 ? fin(i->in[1]) : 0.0);
                 continue;
             case LIR_FToInt: r = rt_cvttsd2si(fin(i->in[0])); break;
-            case LIR_CmpSetF: r = rt_fcond(LirCond(i->cc), fin(i->in[0]), fin(i->in[1])); break;
+            case LIR_CmpSetF: r = rt_ordered(LirCond(i->cc), fin(i->in[0]), fin(i->in[1])); break;
             case LIR_Return: return int64_t(x);
             default: ADD_FAILURE() << "interpreter lacks " << lir_op_info[i->op].name;
                 return 0;
