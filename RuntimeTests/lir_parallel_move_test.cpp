@@ -4,10 +4,16 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 #include <vector>
 
+#include <algorithm>
+#include <random>
+#include <string>
+
 extern "C" {
+#include "Jit/codegen/x86_64.h"
 #include "Jit/lir/lir.h"
 }
 
@@ -182,4 +188,114 @@ TEST(ParallelMove, SelfMovesVanish)
     locs.push_back(lir_loc_stack(3));
     std::vector<LirMoveStep> steps(10);
     EXPECT_EQ(lir_parallel_move(locs.data(), locs.data(), 3, kScratch, steps.data()), 0);
+}
+
+// -- The same, as machine code -------------------------------------------------------------
+// Allocated LIR (text with locations) loads values into registers and spill slots, runs
+// one ParMove and stores every location back: the code generator's copies, exchanges and
+// stack-to-stack moves must implement the mapping.
+
+namespace {
+
+std::string
+loc_name(LirLoc l)
+{
+    return l.kind == LIR_LOC_REG ? lir_reg_names[l.index] : "s" + std::to_string(l.index);
+}
+
+// Runs mapping SRC (dst j <- locs[src[j]], or no move when src[j] < 0) natively.
+void
+run_machine_moves(const std::vector<LirLoc> &locs, const std::vector<int> &src, bool fp)
+{
+    size_t n = locs.size();
+    std::string v = fp ? "%f" : "%";
+    std::string load = fp ? "LoadF" : "Load64", store = fp ? "StoreF" : "Store64";
+    std::string t = "func pm {\nbb0:\n  %100:rdi = Arg 0\n";
+    for (size_t k = 0; k < n; k++) {
+        t += "  " + v + std::to_string(k) + ":" + loc_name(locs[k]) + " = " + load +
+             " [%100:rdi + " + std::to_string(8 * k) + "]\n";
+    }
+    std::string outs, ins;
+    for (size_t j = 0; j < n; j++) {
+        if (src[j] < 0) {
+            continue;
+        }
+        outs += (outs.empty() ? "" : ", ") + v + std::to_string(10 + j) + ":" +
+                loc_name(locs[j]);
+        ins += (ins.empty() ? "" : ", ") + v + std::to_string(src[j]) + ":" +
+               loc_name(locs[size_t(src[j])]);
+    }
+    if (!outs.empty()) {
+        t += "  " + outs + " = ParMove " + ins + "\n";
+    }
+    for (size_t j = 0; j < n; j++) {
+        int vr = src[j] < 0 ? int(j) : int(10 + j);
+        t += "  " + store + " [%100:rdi + " + std::to_string(8 * (n + j)) + "], " + v +
+             std::to_string(vr) + ":" + loc_name(locs[j]) + "\n";
+    }
+    t += "  Return 0\n}\n";
+    char err[256];
+    LirFunc *f = lir_parse(t.c_str(), nullptr, nullptr, err, sizeof err);
+    ASSERT_NE(f, nullptr) << err << "\n" << t;
+    CiJitCode code = {};
+    const char *why = nullptr;
+    ASSERT_EQ(ci_codegen_x86_64(f, &code, nullptr, &why), 0) << why << "\n" << t;
+    int64_t buf[32];
+    for (size_t k = 0; k < n; k++) {
+        double d = 1000.5 + double(k);
+        buf[k] = fp ? 0 : int64_t(0x1111 * (k + 1));
+        if (fp) {
+            memcpy(&buf[k], &d, sizeof d);
+        }
+        buf[n + k] = -1;
+    }
+    reinterpret_cast<int64_t (*)(int64_t *)>(code.body)(buf);
+    for (size_t j = 0; j < n; j++) {
+        size_t from = src[j] < 0 ? j : size_t(src[j]);
+        ASSERT_EQ(buf[n + j], buf[from]) << "location " << loc_name(locs[j]) << "\n" << t;
+    }
+    ci_codegen_release(code.memory);
+    lir_func_free(f);
+}
+
+}  // namespace
+
+TEST(ParallelMoveMachine, EveryPermutationOfRegistersAndSlots)
+{
+    std::vector<LirLoc> locs = regs({LIR_RAX, LIR_RCX, LIR_RBX, LIR_R12});
+    locs.push_back(lir_loc_stack(0));
+    locs.push_back(lir_loc_stack(1));
+    std::vector<int> perm = {0, 1, 2, 3, 4, 5};
+    int count = 0;
+    do {
+        run_machine_moves(locs, perm, false);
+        count++;
+    } while (std::next_permutation(perm.begin(), perm.end()) && !HasFatalFailure());
+    EXPECT_EQ(count, 720);
+}
+
+TEST(ParallelMoveMachine, EveryPermutationOfXmmRegistersAndSlots)
+{
+    std::vector<LirLoc> locs = regs({LIR_XMM0, LIR_XMM0 + 1, LIR_XMM0 + 7});
+    locs.push_back(lir_loc_stack(0));
+    locs.push_back(lir_loc_stack(1));
+    std::vector<int> perm = {0, 1, 2, 3, 4};
+    do {
+        run_machine_moves(locs, perm, true);
+    } while (std::next_permutation(perm.begin(), perm.end()) && !HasFatalFailure());
+}
+
+TEST(ParallelMoveMachine, RandomMappingsWithFanOut)
+{
+    std::vector<LirLoc> locs = regs({LIR_RAX, LIR_RDX, LIR_RSI, LIR_R8, LIR_R15});
+    locs.push_back(lir_loc_stack(0));
+    locs.push_back(lir_loc_stack(2));
+    std::mt19937 rng(7);
+    for (int k = 0; k < 400 && !HasFatalFailure(); k++) {
+        std::vector<int> src(locs.size());
+        for (int &x : src) {
+            x = int(rng() % (locs.size() + 1)) - 1;
+        }
+        run_machine_moves(locs, src, false);
+    }
 }

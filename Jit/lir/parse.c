@@ -463,6 +463,38 @@ ps_instr(PsState *s, LirBlock *b)
     lir_block_append(b, i);
 }
 
+static void
+ps_note_loc(LirFunc *f, LirLoc loc)
+{
+    if (loc.kind == LIR_LOC_REG) {
+        f->used_regs |= 1u << loc.index;
+        f->allocated = true;
+    }
+    else if (loc.kind == LIR_LOC_STACK) {
+        f->nspill_slots = loc.index + 1 > f->nspill_slots ? loc.index + 1 : f->nspill_slots;
+        f->allocated = true;
+    }
+}
+
+/* Text with locations (a dump after allocation) is allocated LIR: the code generator
+   can take it as it is. */
+static void
+ps_note_locations(LirFunc *f)
+{
+    for (int k = 0; k < f->nblocks; k++) {
+        for (LirInstr *i = f->blocks[k]->first; i != NULL; i = i->next) {
+            for (int o = 0; o < i->nout; o++) {
+                ps_note_loc(f, i->out[o].loc);
+            }
+            int nu = lir_instr_nuses(i);
+            for (int u = 0; u < nu; u++) {
+                ps_note_loc(f, lir_instr_use_at(i, u)->loc);
+                ps_note_loc(f, lir_instr_use_at(i, u)->index_loc);
+            }
+        }
+    }
+}
+
 LirFunc *
 lir_parse(const char *text, LirSymbolResolver resolve, void *data, char *err,
           size_t errlen)
@@ -558,6 +590,7 @@ lir_parse(const char *text, LirSymbolResolver resolve, void *data, char *err,
             lir_vreg_new(f, s.vclass[v] == LIR_FP ? LIR_FP : LIR_GP);
         }
         lir_func_compute_preds(f);
+        ps_note_locations(f);
     }
     free(order);
     free(s.blocks);
