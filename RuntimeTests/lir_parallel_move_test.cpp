@@ -182,6 +182,23 @@ TEST(ParallelMove, LongCycleUsesExchanges)
     EXPECT_EQ(ns, 7); // an n-cycle of GP registers is n - 1 exchanges
 }
 
+TEST(ParallelMove, ThousandsOfMoves)
+{
+    // A rotation through 2000 spill slots plus 12 registers: one long cycle.
+    std::vector<LirLoc> locs = regs({LIR_RAX, LIR_RCX, LIR_RDX, LIR_RBX, LIR_RSI, LIR_RDI,
+                                     LIR_R8, LIR_R9, LIR_R12, LIR_R13, LIR_R14, LIR_R15});
+    for (int s = 0; s < 2000; s++) {
+        locs.push_back(lir_loc_stack(s));
+    }
+    std::vector<LirLoc> dst, src;
+    for (size_t k = 0; k < locs.size(); k++) {
+        dst.push_back(locs[k]);
+        src.push_back(locs[(k + 7) % locs.size()]);
+    }
+    std::string failure;
+    ASSERT_GE(check_moves(locs, dst, src, &failure), 0) << failure;
+}
+
 TEST(ParallelMove, SelfMovesVanish)
 {
     std::vector<LirLoc> locs = regs({LIR_RAX, LIR_RCX});
@@ -280,9 +297,12 @@ TEST(ParallelMoveMachine, EveryPermutationOfXmmRegistersAndSlots)
     locs.push_back(lir_loc_stack(0));
     locs.push_back(lir_loc_stack(1));
     std::vector<int> perm = {0, 1, 2, 3, 4};
+    int count = 0;
     do {
         run_machine_moves(locs, perm, true);
+        count++;
     } while (std::next_permutation(perm.begin(), perm.end()) && !HasFatalFailure());
+    EXPECT_EQ(count, 120);
 }
 
 TEST(ParallelMoveMachine, RandomMappingsWithFanOut)
