@@ -45,7 +45,8 @@
    Splits only happen at gaps, and never at the gap of the second or later phi or Arg
    of a block (the moves there would run before the block's own entry moves). Every
    piece of an interval (a "child") has one location, a register or the vreg's single
-   spill slot (slots are never shared, so no two vregs ever meet in a slot).
+   spill slot. A slot is shared only by vregs whose whole lifetimes are disjoint, so no
+   two values live at once ever meet in a slot (see ls_slot_for).
 
    Resolution then rewrites the function:
      1. every operand gets the location of the child covering its position;
@@ -84,6 +85,7 @@ typedef struct LsInterval {
     int fixed_reg; /* >= 0: a physical register's clobbers */
     int hint;      /* preferred register or -1 */
     int spill_slot; /* parent only: -1 until it spills */
+    int vend;       /* parent only: where the vreg's whole lifetime ends */
     struct LsInterval *parent, *next_child;
 } LsInterval;
 
@@ -105,6 +107,11 @@ typedef struct LsCtx {
     int *uses;         /* scratch for ls_used_vregs */
     int words;
     int nslots;
+    int now;           /* the walk's position */
+    int *slot_heap;    /* occupied slots, a min-heap by the end of their owner */
+    int *slot_end;     /* by slot: end of its current owner's lifetime */
+    int *free_slots;   /* slots whose owner is dead */
+    int nheap, nfree, slots_cap;
     char *err;
     size_t errlen;
 } LsCtx;
@@ -322,14 +329,94 @@ ls_list_remove(LsInterval **list, int *n, int k)
     list[k] = list[--*n];
 }
 
+/* Spill slots are shared by vregs whose lifetimes do not overlap. A slot is taken by
+   its vreg's first spilled piece and kept until the vreg's whole lifetime ends. Every
+   piece spilled from now on starts at or after ls_gap_before(now), so a slot whose owner
+   died by then is free for good. */
+static void
+ls_heap_swap(LsCtx *c, int a, int b)
+{
+    int t = c->slot_heap[a];
+    c->slot_heap[a] = c->slot_heap[b];
+    c->slot_heap[b] = t;
+}
+
+static int
+ls_heap_end(LsCtx *c, int k)
+{
+    return c->slot_end[c->slot_heap[k]];
+}
+
+static void
+ls_heap_push(LsCtx *c, int slot)
+{
+    int k = c->nheap++;
+    c->slot_heap[k] = slot;
+    while (k > 0 && ls_heap_end(c, (k - 1) / 2) > ls_heap_end(c, k)) {
+        ls_heap_swap(c, k, (k - 1) / 2);
+        k = (k - 1) / 2;
+    }
+}
+
+static int
+ls_heap_pop(LsCtx *c)
+{
+    int top = c->slot_heap[0];
+    c->slot_heap[0] = c->slot_heap[--c->nheap];
+    for (int k = 0;;) {
+        int l = 2 * k + 1, r = l + 1, m = k;
+        if (l < c->nheap && ls_heap_end(c, l) < ls_heap_end(c, m)) {
+            m = l;
+        }
+        if (r < c->nheap && ls_heap_end(c, r) < ls_heap_end(c, m)) {
+            m = r;
+        }
+        if (m == k) {
+            break;
+        }
+        ls_heap_swap(c, k, m);
+        k = m;
+    }
+    return top;
+}
+
 static int
 ls_slot_for(LsCtx *c, LsInterval *it)
 {
     LsInterval *p = it->parent ? it->parent : it;
-    if (p->spill_slot < 0) {
-        p->spill_slot = c->nslots++;
+    if (p->spill_slot >= 0) {
+        return p->spill_slot;
     }
-    return p->spill_slot;
+    int limit = ls_gap_before(c, c->now);
+    while (c->nheap > 0 && ls_heap_end(c, 0) <= limit) {
+        c->free_slots[c->nfree++] = ls_heap_pop(c);
+    }
+    int slot;
+    if (c->nfree > 0) {
+        slot = c->free_slots[--c->nfree];
+    }
+    else {
+        slot = c->nslots++;
+        if (slot >= c->slots_cap) {
+            int cap = c->slots_cap ? 2 * c->slots_cap : 64;
+            int *heap = lir_alloc(c->f, sizeof(int) * (size_t)cap);
+            int *end = lir_alloc(c->f, sizeof(int) * (size_t)cap);
+            int *fr = lir_alloc(c->f, sizeof(int) * (size_t)cap);
+            if (c->slots_cap) {
+                memcpy(heap, c->slot_heap, sizeof(int) * (size_t)c->slots_cap);
+                memcpy(end, c->slot_end, sizeof(int) * (size_t)c->slots_cap);
+                memcpy(fr, c->free_slots, sizeof(int) * (size_t)c->slots_cap);
+            }
+            c->slot_heap = heap;
+            c->slot_end = end;
+            c->free_slots = fr;
+            c->slots_cap = cap;
+        }
+    }
+    c->slot_end[slot] = p->vend;
+    ls_heap_push(c, slot);
+    p->spill_slot = slot;
+    return slot;
 }
 
 /* IT (a piece now living in a spill slot, or about to) goes back to a register before
@@ -499,6 +586,7 @@ ls_walk(LsCtx *c)
     while (c->nunhandled > 0) {
         LsInterval *cur = c->unhandled[--c->nunhandled];
         int pos = ls_start(cur);
+        c->now = pos;
         for (int k = 0; k < c->nactive; k++) {
             LsInterval *it = c->active[k];
             if (ls_end(it) <= pos) {
@@ -764,6 +852,7 @@ ls_build_intervals(LsCtx *c)
     for (int v = 0; v < c->f->nvregs; v++) {
         if (c->vi[v] != NULL) {
             ls_finish_interval(c->vi[v]);
+            c->vi[v]->vend = ls_end(c->vi[v]);
             c->unhandled[c->nunhandled++] = c->vi[v];
         }
     }
