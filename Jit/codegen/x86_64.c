@@ -1,0 +1,1014 @@
+/* The x86-64 code generator: turns allocated LIR into machine code through the asmjit
+   shim (asm.h): frame, every LIR instruction, calls, out-of-line deopt exits. */
+
+#include "Python.h"
+#include "pycore_frame.h"
+
+#include "Jit/codegen/x86_64.h"
+#include "Jit/codegen/asm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* -- Frame layout --------------------------------------------------------------------
+
+       [rbp + 8]                return address
+       [rbp]                    caller's rbp
+       [rbp - 8]                the body's second argument (the _PyInterpreterFrame)
+       [rbp - 16]               its first argument (the PyThreadState)
+       [rbp - 24 - 8*s]         spill slot s
+       below the slots          the callee-saved registers the allocator used, then
+                                the scratch slots of deopt exits that release values
+       rsp                      16-byte aligned, fixed for the whole body (no pushes),
+                                so every call site is aligned.
+
+   Deopt exits reload the frame pointer from [rbp - 8], so they work whatever the
+   allocator did with the argument registers. The allocator's contract (linear_scan.c)
+   lets any operand sit in a spill slot; r10/r11 and xmm14/xmm15 are the generator's
+   own scratch registers for that, r11 also breaking parallel-move cycles. */
+
+#define CG_FRAME_SLOT (-8)
+#define CG_TSTATE_SLOT (-16)
+#define CG_R11 LIR_SCRATCH0
+#define CG_R10 LIR_SCRATCH1
+#define CG_X15 LIR_FSCRATCH0
+
+static const int cg_callee_saved[] = {LIR_RBX, LIR_R12, LIR_R13, LIR_R14, LIR_R15};
+static const int cg_int_args[6] = {LIR_RDI, LIR_RSI, LIR_RDX, LIR_RCX, LIR_R8, LIR_R9};
+
+typedef struct CgCtx {
+    LirFunc *f;
+    CiAsm *a;
+    int *labels;    /* by block order */
+    int epilogue;
+    int nsaved;
+    int saved[5];
+    int frame_size;
+    int scratch_base; /* first of the slots deopt exits use for their releases */
+    LirInstr **stubs; /* instructions with a deopt exit, and their labels */
+    int *stub_labels;
+    int nstubs, stubs_cap;
+    const char *why;
+} CgCtx;
+
+/* -- Operands -------------------------------------------------------------------------- */
+
+static int32_t
+cg_slot_disp(int slot)
+{
+    return -24 - 8 * slot;
+}
+
+static bool
+cg_is_xmm(int reg)
+{
+    return reg >= LIR_XMM0;
+}
+
+static CiAsmOperand
+cg_loc(LirLoc loc, int size)
+{
+    if (loc.kind == LIR_LOC_REG) {
+        return ci_asm_reg(loc.index, size);
+    }
+    return ci_asm_mem(LIR_RBP, -1, 1, cg_slot_disp(loc.index), size);
+}
+
+static void
+cg_emit2(CgCtx *c, CiAsmInst inst, CiAsmOperand a, CiAsmOperand b)
+{
+    ci_asm_emit(c->a, inst, &a, &b, NULL);
+}
+
+static void
+cg_emit1(CgCtx *c, CiAsmInst inst, CiAsmOperand a)
+{
+    ci_asm_emit(c->a, inst, &a, NULL, NULL);
+}
+
+static bool
+cg_fits32(int64_t v)
+{
+    return v == (int32_t)v;
+}
+
+/* Copies between any two locations, whatever their classes. */
+static void
+cg_copy(CgCtx *c, LirLoc dst, LirLoc src)
+{
+    if (lir_loc_eq(dst, src)) {
+        return;
+    }
+    bool dreg = dst.kind == LIR_LOC_REG, sreg = src.kind == LIR_LOC_REG;
+    if (dreg && sreg) {
+        bool dx = cg_is_xmm(dst.index), sx = cg_is_xmm(src.index);
+        cg_emit2(c, dx && sx ? CI_ASM_movaps : (dx || sx) ? CI_ASM_movq : CI_ASM_mov,
+                 cg_loc(dst, 8), cg_loc(src, 8));
+    }
+    else if (dreg) {
+        cg_emit2(c, cg_is_xmm(dst.index) ? CI_ASM_movsd : CI_ASM_mov, cg_loc(dst, 8),
+                 cg_loc(src, 8));
+    }
+    else if (sreg) {
+        cg_emit2(c, cg_is_xmm(src.index) ? CI_ASM_movsd : CI_ASM_mov, cg_loc(dst, 8),
+                 cg_loc(src, 8));
+    }
+    else {
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8), cg_loc(src, 8));
+        cg_emit2(c, CI_ASM_mov, cg_loc(dst, 8), ci_asm_reg(CG_R10, 8));
+    }
+}
+
+/* Loads integer constant V into REG. */
+static void
+cg_load_imm(CgCtx *c, int reg, int64_t v)
+{
+    if (v == 0) {
+        cg_emit2(c, CI_ASM_xor, ci_asm_reg(reg, 4), ci_asm_reg(reg, 4));
+    }
+    else {
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(reg, 8), ci_asm_imm(v));
+    }
+}
+
+/* The value of GP operand O in a register: its own, or SCRATCH. */
+static int
+cg_gp_in(CgCtx *c, const LirOperand *o, int scratch)
+{
+    if (o->kind == LIR_OPND_IMM) {
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(scratch, 8), ci_asm_imm(o->imm));
+        return scratch;
+    }
+    if (o->loc.kind == LIR_LOC_REG) {
+        return o->loc.index;
+    }
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(scratch, 8), cg_loc(o->loc, 8));
+    return scratch;
+}
+
+/* O as the source operand of an ALU instruction: a register, a spill slot or an
+   imm32; a wider immediate goes through SCRATCH. */
+static CiAsmOperand
+cg_gp_src(CgCtx *c, const LirOperand *o, int scratch)
+{
+    if (o->kind == LIR_OPND_IMM) {
+        if (cg_fits32(o->imm)) {
+            return ci_asm_imm(o->imm);
+        }
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(scratch, 8), ci_asm_imm(o->imm));
+        return ci_asm_reg(scratch, 8);
+    }
+    return cg_loc(o->loc, 8);
+}
+
+/* Memory operand M. Spilled base/index are loaded into r10/r11; with KEEP_R11 the
+   address is folded into r10 alone so that r11 stays free for the value. */
+static CiAsmOperand
+cg_mem(CgCtx *c, const LirOperand *m, int size, bool keep_r11)
+{
+    int base = -1, index = -1;
+    if (m->vreg >= 0) {
+        base = m->loc.kind == LIR_LOC_REG ? m->loc.index : CG_R10;
+        if (base == CG_R10) {
+            cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8), cg_loc(m->loc, 8));
+        }
+    }
+    if (m->index >= 0) {
+        index = m->index_loc.kind == LIR_LOC_REG ? m->index_loc.index : CG_R11;
+        if (index == CG_R11) {
+            cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), cg_loc(m->index_loc, 8));
+            if (keep_r11) {
+                cg_emit2(c, CI_ASM_lea, ci_asm_reg(CG_R10, 8),
+                         ci_asm_mem(base, CG_R11, m->scale, (int32_t)m->imm, 8));
+                return ci_asm_mem(CG_R10, -1, 1, 0, size);
+            }
+        }
+    }
+    return ci_asm_mem(base, index, m->scale, (int32_t)m->imm, size);
+}
+
+/* The register an output should be computed in: its own, or SCRATCH. */
+static int
+cg_out_reg(const LirOperand *out, int scratch)
+{
+    return out->loc.kind == LIR_LOC_REG ? out->loc.index : scratch;
+}
+
+static void
+cg_out_store(CgCtx *c, const LirOperand *out, int reg)
+{
+    cg_copy(c, out->loc, lir_loc_reg(reg));
+}
+
+static bool
+cg_in_reg(const LirOperand *o, int reg)
+{
+    return o->kind == LIR_OPND_VREG && o->loc.kind == LIR_LOC_REG && o->loc.index == reg;
+}
+
+/* -- Parallel moves ---------------------------------------------------------------------- */
+
+static void
+cg_parallel(CgCtx *c, const LirLoc *dst, const LirLoc *src, int n)
+{
+    if (n == 0) {
+        return;
+    }
+    LirMoveStep *steps = malloc(sizeof(LirMoveStep) * (3 * n + 1));
+    int ns = lir_parallel_move(dst, src, n, CG_R11, steps);
+    for (int k = 0; k < ns; k++) {
+        if (steps[k].kind == LIR_MOVE_SWAP) {
+            cg_emit2(c, CI_ASM_xchg, cg_loc(steps[k].dst, 8), cg_loc(steps[k].src, 8));
+        }
+        else {
+            cg_copy(c, steps[k].dst, steps[k].src);
+        }
+    }
+    free(steps);
+}
+
+/* -- Conditions -------------------------------------------------------------------------- */
+
+static const int cg_x86_cc[LIR_NUM_CC] = {
+    CI_CC_E, CI_CC_NE, CI_CC_L, CI_CC_GE, CI_CC_LE, CI_CC_G,
+    CI_CC_B, CI_CC_AE, CI_CC_BE, CI_CC_A,
+};
+
+/* cmp/test A, B (A a GP vreg). */
+static void
+cg_compare(CgCtx *c, bool test, const LirOperand *a, const LirOperand *b)
+{
+    CiAsmOperand x = cg_loc(a->loc, 8);
+    CiAsmOperand y;
+    if (b->kind == LIR_OPND_IMM && cg_fits32(b->imm)) {
+        y = ci_asm_imm(b->imm);
+    }
+    else if (b->kind == LIR_OPND_IMM) {
+        cg_load_imm(c, CG_R10, b->imm);
+        y = ci_asm_reg(CG_R10, 8);
+    }
+    else {
+        y = cg_loc(b->loc, 8);
+    }
+    if (!test && x.kind == CI_AOP_REG && y.kind == CI_AOP_IMM && y.imm == 0) {
+        test = true; /* same flags, shorter */
+        y = x;
+    }
+    if (x.kind == CI_AOP_MEM && y.kind == CI_AOP_MEM) {
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), x);
+        x = ci_asm_reg(CG_R11, 8);
+    }
+    if (test && y.kind == CI_AOP_MEM) {
+        CiAsmOperand t = x; /* test is symmetric; asmjit wants the memory first */
+        x = y;
+        y = t;
+    }
+    cg_emit2(c, test ? CI_ASM_test : CI_ASM_cmp, x, y);
+}
+
+/* ucomisd for an ordered comparison CC of A and B. Returns the x86 condition and sets
+   *PARITY: 0, or 1 (also needs PF=0: EQ), or 2 (or PF=1: NE). */
+static int
+cg_fcompare(CgCtx *c, LirCond cc, const LirOperand *a, const LirOperand *b, int *parity)
+{
+    const LirOperand *x = a, *y = b;
+    int xcc;
+    *parity = 0;
+    switch (cc) {
+    case LIR_CC_EQ:
+        xcc = CI_CC_E;
+        *parity = 1;
+        break;
+    case LIR_CC_NE:
+        xcc = CI_CC_NE;
+        *parity = 2;
+        break;
+    case LIR_CC_LT:
+        x = b, y = a;
+        xcc = CI_CC_A;
+        break;
+    case LIR_CC_LE:
+        x = b, y = a;
+        xcc = CI_CC_AE;
+        break;
+    case LIR_CC_GT:
+        xcc = CI_CC_A;
+        break;
+    case LIR_CC_GE:
+        xcc = CI_CC_AE;
+        break;
+    default:
+        xcc = cg_x86_cc[cc];
+    }
+    int xr = x->loc.kind == LIR_LOC_REG ? x->loc.index : CG_X15;
+    if (xr == CG_X15) {
+        cg_emit2(c, CI_ASM_movsd, ci_asm_reg(CG_X15, 8), cg_loc(x->loc, 8));
+    }
+    cg_emit2(c, CI_ASM_ucomisd, ci_asm_reg(xr, 8), cg_loc(y->loc, 8));
+    return xcc;
+}
+
+/* -- Instructions ---------------------------------------------------------------------- */
+
+static void
+cg_alu(CgCtx *c, LirInstr *i)
+{
+    static const CiAsmInst insts[] = {
+        CI_ASM_add, CI_ASM_sub, CI_ASM_imul, CI_ASM_and, CI_ASM_or,
+        CI_ASM_xor, CI_ASM_shl, CI_ASM_sar, CI_ASM_shr,
+    };
+    _Static_assert(LIR_Shr - LIR_Add == 8, "ORDER LIR: the ALU rows are contiguous");
+    CiAsmInst inst = insts[i->op - LIR_Add];
+    const LirOperand *a = &i->in[0], *b = &i->in[1];
+    LirOperand *out = &i->out[0];
+    bool shift = i->op >= LIR_Shl;
+    if (shift && b->kind != LIR_OPND_IMM) {
+        /* The count must be in cl: borrow rcx, keeping its value in r10. */
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), cg_gp_src(c, a, CG_R11));
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8), ci_asm_reg(LIR_RCX, 8));
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RCX, 8), cg_loc(b->loc, 8));
+        cg_emit2(c, inst, ci_asm_reg(CG_R11, 8), ci_asm_reg(LIR_RCX, 1));
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RCX, 8), ci_asm_reg(CG_R10, 8));
+        cg_out_store(c, out, CG_R11);
+        return;
+    }
+    if (lir_op_has(i->op, LF_COMM) && out->loc.kind == LIR_LOC_REG &&
+        cg_in_reg(b, out->loc.index)) {
+        const LirOperand *t = a;
+        a = b;
+        b = t;
+    }
+    int d = cg_out_reg(out, CG_R11);
+    if (cg_in_reg(b, d) && !cg_in_reg(a, d)) {
+        d = CG_R11; /* writing d first would clobber b */
+    }
+    if (!cg_in_reg(a, d)) {
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(d, 8), cg_gp_src(c, a, d));
+    }
+    if (shift) {
+        cg_emit2(c, inst, ci_asm_reg(d, 8), ci_asm_imm(b->imm & 63));
+    }
+    else if (i->op == LIR_Imul && b->kind == LIR_OPND_IMM && cg_fits32(b->imm)) {
+        CiAsmOperand r = ci_asm_reg(d, 8), k = ci_asm_imm(b->imm);
+        ci_asm_emit(c->a, CI_ASM_imul, &r, &r, &k);
+    }
+    else {
+        cg_emit2(c, inst, ci_asm_reg(d, 8), cg_gp_src(c, b, CG_R10));
+    }
+    cg_out_store(c, out, d);
+}
+
+static void
+cg_fp_alu(CgCtx *c, LirInstr *i)
+{
+    static const CiAsmInst insts[] = {CI_ASM_addsd, CI_ASM_subsd, CI_ASM_mulsd,
+                                      CI_ASM_divsd};
+    _Static_assert(LIR_DivF - LIR_AddF == 3, "ORDER LIR: the double rows are contiguous");
+    const LirOperand *a = &i->in[0], *b = &i->in[1];
+    LirOperand *out = &i->out[0];
+    if (lir_op_has(i->op, LF_COMM) && out->loc.kind == LIR_LOC_REG &&
+        cg_in_reg(b, out->loc.index)) {
+        const LirOperand *t = a;
+        a = b;
+        b = t;
+    }
+    int d = cg_out_reg(out, CG_X15);
+    if (cg_in_reg(b, d) && !cg_in_reg(a, d)) {
+        d = CG_X15;
+    }
+    if (!cg_in_reg(a, d)) {
+        cg_copy(c, lir_loc_reg(d), a->loc);
+    }
+    cg_emit2(c, insts[i->op - LIR_AddF], ci_asm_reg(d, 8), cg_loc(b->loc, 8));
+    cg_out_store(c, out, d);
+}
+
+static void
+cg_move(CgCtx *c, LirInstr *i)
+{
+    const LirOperand *src = &i->in[0];
+    LirLoc dst = i->out[0].loc;
+    if (src->kind == LIR_OPND_VREG) {
+        cg_copy(c, dst, src->loc);
+        return;
+    }
+    if (src->kind == LIR_OPND_IMM && dst.kind == LIR_LOC_REG) {
+        cg_load_imm(c, dst.index, src->imm);
+    }
+    else if (src->kind == LIR_OPND_IMM && cg_fits32(src->imm)) {
+        cg_emit2(c, CI_ASM_mov, cg_loc(dst, 8), ci_asm_imm(src->imm));
+    }
+    else {
+        cg_load_imm(c, CG_R11, src->imm); /* a double's bits, or a wide integer */
+        cg_copy(c, dst, lir_loc_reg(CG_R11));
+    }
+}
+
+static void
+cg_load(CgCtx *c, LirInstr *i)
+{
+    LirOperand *out = &i->out[0];
+    if (i->op == LIR_LoadF) {
+        int d = cg_out_reg(out, CG_X15);
+        cg_emit2(c, CI_ASM_movsd, ci_asm_reg(d, 8), cg_mem(c, &i->in[0], 8, false));
+        cg_out_store(c, out, d);
+        return;
+    }
+    int d = cg_out_reg(out, CG_R11);
+    switch (i->op) {
+    case LIR_Load8:
+    case LIR_Load16:
+        cg_emit2(c, CI_ASM_movzx, ci_asm_reg(d, 4),
+                 cg_mem(c, &i->in[0], i->op == LIR_Load8 ? 1 : 2, false));
+        break;
+    case LIR_Load8s:
+    case LIR_Load16s:
+        cg_emit2(c, CI_ASM_movsx, ci_asm_reg(d, 8),
+                 cg_mem(c, &i->in[0], i->op == LIR_Load8s ? 1 : 2, false));
+        break;
+    case LIR_Load32:
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(d, 4), cg_mem(c, &i->in[0], 4, false));
+        break;
+    case LIR_Load32s:
+        cg_emit2(c, CI_ASM_movsxd, ci_asm_reg(d, 8), cg_mem(c, &i->in[0], 4, false));
+        break;
+    case LIR_Lea:
+        cg_emit2(c, CI_ASM_lea, ci_asm_reg(d, 8), cg_mem(c, &i->in[0], 8, false));
+        break;
+    default:
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(d, 8), cg_mem(c, &i->in[0], 8, false));
+    }
+    cg_out_store(c, out, d);
+}
+
+static void
+cg_store(CgCtx *c, LirInstr *i)
+{
+    const LirOperand *v = &i->in[1];
+    if (i->op == LIR_StoreF) {
+        int r = v->loc.kind == LIR_LOC_REG ? v->loc.index : CG_X15;
+        if (r == CG_X15) {
+            cg_emit2(c, CI_ASM_movsd, ci_asm_reg(CG_X15, 8), cg_loc(v->loc, 8));
+        }
+        cg_emit2(c, CI_ASM_movsd, cg_mem(c, &i->in[0], 8, false), ci_asm_reg(r, 8));
+        return;
+    }
+    int size = i->op == LIR_Store8 ? 1 : i->op == LIR_Store16 ? 2 : i->op == LIR_Store32 ? 4
+                                                                                        : 8;
+    CiAsmOperand val;
+    bool small_imm = v->kind == LIR_OPND_IMM && cg_fits32(v->imm);
+    bool in_reg = v->kind == LIR_OPND_VREG && v->loc.kind == LIR_LOC_REG;
+    CiAsmOperand mem = cg_mem(c, &i->in[0], size, !small_imm && !in_reg);
+    if (small_imm) {
+        int64_t k = size == 8 ? v->imm : size == 4 ? (int32_t)v->imm
+                                       : size == 2 ? (int16_t)v->imm : (int8_t)v->imm;
+        val = ci_asm_imm(k);
+    }
+    else {
+        val = ci_asm_reg(cg_gp_in(c, v, CG_R11), size);
+    }
+    cg_emit2(c, CI_ASM_mov, mem, val);
+}
+
+static void
+cg_extend(CgCtx *c, LirInstr *i)
+{
+    LirOperand *out = &i->out[0];
+    int d = cg_out_reg(out, CG_R11);
+    int s = cg_gp_in(c, &i->in[0], CG_R11);
+    switch (i->op) {
+    case LIR_Sext8:
+        cg_emit2(c, CI_ASM_movsx, ci_asm_reg(d, 8), ci_asm_reg(s, 1));
+        break;
+    case LIR_Sext16:
+        cg_emit2(c, CI_ASM_movsx, ci_asm_reg(d, 8), ci_asm_reg(s, 2));
+        break;
+    case LIR_Sext32:
+        cg_emit2(c, CI_ASM_movsxd, ci_asm_reg(d, 8), ci_asm_reg(s, 4));
+        break;
+    case LIR_Zext8:
+        cg_emit2(c, CI_ASM_movzx, ci_asm_reg(d, 4), ci_asm_reg(s, 1));
+        break;
+    case LIR_Zext16:
+        cg_emit2(c, CI_ASM_movzx, ci_asm_reg(d, 4), ci_asm_reg(s, 2));
+        break;
+    default:
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(d, 4), ci_asm_reg(s, 4));
+    }
+    cg_out_store(c, out, d);
+}
+
+static void
+cg_unary(CgCtx *c, LirInstr *i)
+{
+    LirOperand *out = &i->out[0];
+    int d = cg_out_reg(out, CG_R11);
+    if (!cg_in_reg(&i->in[0], d)) {
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(d, 8), cg_gp_src(c, &i->in[0], d));
+    }
+    cg_emit1(c, i->op == LIR_Neg ? CI_ASM_neg : CI_ASM_not, ci_asm_reg(d, 8));
+    cg_out_store(c, out, d);
+}
+
+/* add/sub qword [m], x: the refcount updates. */
+static void
+cg_mem_arith(CgCtx *c, CiAsmInst inst, LirInstr *i)
+{
+    const LirOperand *v = &i->in[1];
+    bool small_imm = v->kind == LIR_OPND_IMM && cg_fits32(v->imm);
+    bool in_reg = v->kind == LIR_OPND_VREG && v->loc.kind == LIR_LOC_REG;
+    CiAsmOperand mem = cg_mem(c, &i->in[0], 8, !small_imm && !in_reg);
+    CiAsmOperand val = small_imm ? ci_asm_imm(v->imm)
+                                 : ci_asm_reg(cg_gp_in(c, v, CG_R11), 8);
+    cg_emit2(c, inst, mem, val);
+}
+
+static void
+cg_convert(CgCtx *c, LirInstr *i)
+{
+    LirOperand *out = &i->out[0];
+    if (i->op == LIR_IntToF) {
+        int d = cg_out_reg(out, CG_X15);
+        CiAsmOperand s = i->in[0].kind == LIR_OPND_IMM ? ci_asm_reg(cg_gp_in(c, &i->in[0],
+                                                                            CG_R11), 8)
+                                                       : cg_loc(i->in[0].loc, 8);
+        cg_emit2(c, CI_ASM_cvtsi2sd, ci_asm_reg(d, 8), s);
+        cg_out_store(c, out, d);
+    }
+    else {
+        int d = cg_out_reg(out, CG_R11);
+        cg_emit2(c, CI_ASM_cvttsd2si, ci_asm_reg(d, 8), cg_loc(i->in[0].loc, 8));
+        cg_out_store(c, out, d);
+    }
+}
+
+/* setcc into the output, zero-extended; PARITY as cg_fcompare returns it. */
+static void
+cg_setcc(CgCtx *c, LirOperand *out, int xcc, int parity)
+{
+    ci_asm_setcc(c->a, xcc, CG_R11);
+    if (parity) {
+        ci_asm_setcc(c->a, parity == 1 ? CI_CC_NP : CI_CC_P, CG_R10);
+        cg_emit2(c, parity == 1 ? CI_ASM_and : CI_ASM_or, ci_asm_reg(CG_R11, 1),
+                 ci_asm_reg(CG_R10, 1));
+    }
+    int d = cg_out_reg(out, CG_R11);
+    cg_emit2(c, CI_ASM_movzx, ci_asm_reg(d, 4), ci_asm_reg(CG_R11, 1));
+    cg_out_store(c, out, d);
+}
+
+static void
+cg_call(CgCtx *c, LirInstr *i)
+{
+    LirLoc dst[16], src[16];
+    int n = 0, ngp = 0, nfp = 0;
+    const LirOperand *callee = &i->in[0];
+    if (callee->kind == LIR_OPND_VREG) {
+        dst[n] = lir_loc_reg(LIR_RAX);
+        src[n++] = callee->loc;
+    }
+    for (int k = 1; k < i->nin; k++) {
+        const LirOperand *o = &i->in[k];
+        bool fp = o->kind == LIR_OPND_FIMM ||
+                  (o->kind == LIR_OPND_VREG && lir_vreg_class(c->f, o->vreg) == LIR_FP);
+        int reg = fp ? LIR_XMM0 + nfp++ : cg_int_args[ngp++];
+        if (o->kind == LIR_OPND_VREG) {
+            dst[n] = lir_loc_reg(reg);
+            src[n++] = o->loc;
+        }
+    }
+    cg_parallel(c, dst, src, n);
+    ngp = nfp = 0;
+    for (int k = 1; k < i->nin; k++) {
+        const LirOperand *o = &i->in[k];
+        bool fp = o->kind == LIR_OPND_FIMM ||
+                  (o->kind == LIR_OPND_VREG && lir_vreg_class(c->f, o->vreg) == LIR_FP);
+        int reg = fp ? LIR_XMM0 + nfp++ : cg_int_args[ngp++];
+        if (o->kind == LIR_OPND_IMM) {
+            cg_load_imm(c, reg, o->imm);
+        }
+        else if (o->kind == LIR_OPND_FIMM) {
+            cg_load_imm(c, CG_R11, o->imm);
+            cg_copy(c, lir_loc_reg(reg), lir_loc_reg(CG_R11));
+        }
+    }
+    if (callee->kind == LIR_OPND_IMM) {
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8), ci_asm_imm(callee->imm));
+    }
+    cg_emit1(c, CI_ASM_call, ci_asm_reg(LIR_RAX, 8));
+    n = 0;
+    for (int k = 0; k < i->nout; k++) {
+        bool fp = lir_vreg_class(c->f, i->out[k].vreg) == LIR_FP;
+        dst[n] = i->out[k].loc;
+        src[n++] = lir_loc_reg(fp ? LIR_XMM0 + k : (k ? LIR_RDX : LIR_RAX));
+    }
+    cg_parallel(c, dst, src, n);
+}
+
+/* All the Args at the top of the entry block, as one parallel move. */
+static LirInstr *
+cg_args(CgCtx *c, LirInstr *i)
+{
+    LirLoc dst[32], src[32];
+    int n = 0;
+    LirInstr *last = i;
+    for (; i != NULL && i->op == LIR_Arg; last = i, i = i->next) {
+        bool fp = lir_vreg_class(c->f, i->out[0].vreg) == LIR_FP;
+        int64_t idx = i->in[0].imm;
+        if (idx < 0 || idx >= (fp ? 8 : 6) || n == 32) {
+            c->why = "argument passed on the stack";
+            return last;
+        }
+        dst[n] = i->out[0].loc;
+        src[n++] = lir_loc_reg(fp ? LIR_XMM0 + (int)idx : cg_int_args[idx]);
+    }
+    cg_parallel(c, dst, src, n);
+    return last;
+}
+
+static void
+cg_parmove(CgCtx *c, LirInstr *i)
+{
+    LirLoc *dst = malloc(sizeof(LirLoc) * i->nout * 2 + 1);
+    LirLoc *src = dst + i->nout;
+    for (int k = 0; k < i->nout; k++) {
+        dst[k] = i->out[k].loc;
+        src[k] = i->in[k].loc;
+    }
+    cg_parallel(c, dst, src, i->nout);
+    free(dst);
+}
+
+static int
+cg_stub_label(CgCtx *c, LirInstr *i)
+{
+    if (c->nstubs == c->stubs_cap) {
+        c->stubs_cap = c->stubs_cap ? c->stubs_cap * 2 : 16;
+        c->stubs = realloc(c->stubs, sizeof(LirInstr *) * c->stubs_cap);
+        c->stub_labels = realloc(c->stub_labels, sizeof(int) * c->stubs_cap);
+    }
+    int label = ci_asm_new_label(c->a);
+    c->stubs[c->nstubs] = i;
+    c->stub_labels[c->nstubs++] = label;
+    return label;
+}
+
+/* Jumps to T_TRUE when XCC holds (with PARITY as cg_fcompare), else to T_FALSE, falling
+   through to the block laid out next when possible. */
+static void
+cg_branch(CgCtx *c, int xcc, int parity, LirBlock *t_true, LirBlock *t_false,
+          LirBlock *next)
+{
+    int lt = c->labels[t_true->order], lf = c->labels[t_false->order];
+    if (parity == 1) {
+        ci_asm_jcc(c->a, CI_CC_P, lf);
+    }
+    else if (parity == 2) {
+        ci_asm_jcc(c->a, CI_CC_P, lt);
+    }
+    if (t_true == next && parity == 0) {
+        ci_asm_jcc(c->a, xcc ^ 1, lf);
+        return;
+    }
+    ci_asm_jcc(c->a, xcc, lt);
+    if (t_false != next) {
+        cg_emit1(c, CI_ASM_jmp, ci_asm_label(lf));
+    }
+}
+
+static void
+cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
+{
+    int parity = 0, xcc;
+    switch (i->op) {
+    case LIR_Arg:
+    case LIR_Phi:
+        break;
+    case LIR_Move:
+        cg_move(c, i);
+        break;
+    case LIR_Load8: case LIR_Load16: case LIR_Load32: case LIR_Load64:
+    case LIR_Load8s: case LIR_Load16s: case LIR_Load32s: case LIR_LoadF: case LIR_Lea:
+        cg_load(c, i);
+        break;
+    case LIR_Store8: case LIR_Store16: case LIR_Store32: case LIR_Store64: case LIR_StoreF:
+        cg_store(c, i);
+        break;
+    case LIR_Sext8: case LIR_Sext16: case LIR_Sext32:
+    case LIR_Zext8: case LIR_Zext16: case LIR_Zext32:
+        cg_extend(c, i);
+        break;
+    case LIR_Add: case LIR_Sub: case LIR_Imul: case LIR_And: case LIR_Or: case LIR_Xor:
+    case LIR_Shl: case LIR_Sar: case LIR_Shr:
+        cg_alu(c, i);
+        break;
+    case LIR_Neg: case LIR_Not:
+        cg_unary(c, i);
+        break;
+    case LIR_AddMem:
+        cg_mem_arith(c, CI_ASM_add, i);
+        break;
+    case LIR_BranchSubMem:
+        cg_mem_arith(c, CI_ASM_sub, i);
+        cg_branch(c, cg_x86_cc[i->cc], 0, i->targets[0], i->targets[1], next);
+        break;
+    case LIR_AddF: case LIR_SubF: case LIR_MulF: case LIR_DivF:
+        cg_fp_alu(c, i);
+        break;
+    case LIR_IntToF: case LIR_FToInt:
+        cg_convert(c, i);
+        break;
+    case LIR_CmpSet:
+    case LIR_TestSet:
+        cg_compare(c, i->op == LIR_TestSet, &i->in[0], &i->in[1]);
+        cg_setcc(c, &i->out[0], cg_x86_cc[i->cc], 0);
+        break;
+    case LIR_CmpSetF:
+        xcc = cg_fcompare(c, (LirCond)i->cc, &i->in[0], &i->in[1], &parity);
+        cg_setcc(c, &i->out[0], xcc, parity);
+        break;
+    case LIR_Call:
+        cg_call(c, i);
+        break;
+    case LIR_DeoptCmp:
+    case LIR_DeoptTest:
+        cg_compare(c, i->op == LIR_DeoptTest, &i->in[0], &i->in[1]);
+        ci_asm_jcc(c->a, cg_x86_cc[i->cc], cg_stub_label(c, i));
+        break;
+    case LIR_ParMove:
+        cg_parmove(c, i);
+        break;
+    case LIR_Branch:
+        if (i->targets[0] != next) {
+            cg_emit1(c, CI_ASM_jmp, ci_asm_label(c->labels[i->targets[0]->order]));
+        }
+        break;
+    case LIR_BranchCmp:
+    case LIR_BranchTest:
+        cg_compare(c, i->op == LIR_BranchTest, &i->in[0], &i->in[1]);
+        cg_branch(c, cg_x86_cc[i->cc], 0, i->targets[0], i->targets[1], next);
+        break;
+    case LIR_BranchCmpF:
+        xcc = cg_fcompare(c, (LirCond)i->cc, &i->in[0], &i->in[1], &parity);
+        cg_branch(c, xcc, parity, i->targets[0], i->targets[1], next);
+        break;
+    case LIR_Return: {
+        const LirOperand *v = &i->in[0];
+        if (v->kind == LIR_OPND_FIMM ||
+            (v->kind == LIR_OPND_VREG && lir_vreg_class(c->f, v->vreg) == LIR_FP)) {
+            if (v->kind == LIR_OPND_FIMM) {
+                cg_load_imm(c, CG_R11, v->imm);
+                cg_copy(c, lir_loc_reg(LIR_XMM0), lir_loc_reg(CG_R11));
+            }
+            else {
+                cg_copy(c, lir_loc_reg(LIR_XMM0), v->loc);
+            }
+        }
+        else if (v->kind == LIR_OPND_IMM) {
+            cg_load_imm(c, LIR_RAX, v->imm);
+        }
+        else {
+            cg_copy(c, lir_loc_reg(LIR_RAX), v->loc);
+        }
+        if (next != NULL) {
+            cg_emit1(c, CI_ASM_jmp, ci_asm_label(c->epilogue));
+        }
+        break;
+    }
+    case LIR_Deopt:
+        cg_emit1(c, CI_ASM_jmp, ci_asm_label(cg_stub_label(c, i)));
+        break;
+    default:
+        c->why = "LIR instruction the code generator does not know";
+    }
+}
+
+/* -- Deopt exits ------------------------------------------------------------------------
+
+   One out-of-line stub per deopt exit, reached with every register as it was at the
+   guard. It writes the exit's values into the interpreter frame, whose address the
+   prologue left at [rbp - 8]:
+
+       r11 = frame
+       for each value:  r10 = value; if not owned and not NULL: ++r10->ob_refcnt;
+                        frame->localsplus[slot] = r10
+       frame->stacktop = stacktop
+       frame->prev_instr = _PyCode_CODE(frame->f_code) + bc_offset
+       release the exit's `release` values (Py_XDECREF, through scratch slots)
+       rax = CI_JIT_DEOPT or CI_JIT_DEOPT_ERROR; jump to the epilogue
+
+   The values are read from their allocated locations directly (registers or spill
+   slots), so the stub needs no register beyond r10/r11 and rax until the releases,
+   which come last, and the common epilogue restores the callee-saved registers as a
+   normal return does. */
+
+/* Decrefs the references the exit releases. They are first copied to the exit's scratch
+   slots, as _Py_Dealloc may clobber the registers holding the next ones. */
+static void
+cg_stub_releases(CgCtx *c, const LirDeopt *d)
+{
+    for (int k = 0; k < d->nrelease; k++) {
+        int r = cg_gp_in(c, &d->release[k], CG_R10);
+        cg_emit2(c, CI_ASM_mov, cg_loc(lir_loc_stack(c->scratch_base + k), 8),
+                 ci_asm_reg(r, 8));
+    }
+    for (int k = 0; k < d->nrelease; k++) {
+        int skip = ci_asm_new_label(c->a);
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8),
+                 cg_loc(lir_loc_stack(c->scratch_base + k), 8));
+        cg_emit2(c, CI_ASM_test, ci_asm_reg(LIR_RDI, 8), ci_asm_reg(LIR_RDI, 8));
+        ci_asm_jcc(c->a, CI_CC_E, skip);
+        cg_emit2(c, CI_ASM_sub, ci_asm_mem(LIR_RDI, -1, 1, offsetof(PyObject, ob_refcnt), 8),
+                 ci_asm_imm(1));
+        ci_asm_jcc(c->a, CI_CC_NE, skip);
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8),
+                 ci_asm_imm((int64_t)(intptr_t)&_Py_Dealloc));
+        cg_emit1(c, CI_ASM_call, ci_asm_reg(LIR_RAX, 8));
+        ci_asm_bind(c->a, skip);
+    }
+}
+
+static void
+cg_stub(CgCtx *c, LirInstr *i, int label)
+{
+    const LirDeopt *d = i->deopt;
+    char note[160];
+    snprintf(note, sizeof note, "deopt exit: %s \"%s\" bc_offset=%d stacktop=%d",
+             d->kind == LIR_DEOPT_ERROR ? "error" : "guard", d->reason, d->bc_offset,
+             d->stacktop);
+    ci_asm_bind(c->a, label);
+    ci_asm_comment(c->a, note);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+             ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
+    for (int k = 0; k < d->nvalues; k++) {
+        const LirDeoptValue *v = &d->values[k];
+        int32_t disp = (int32_t)(offsetof(_PyInterpreterFrame, localsplus) +
+                                 sizeof(PyObject *) * (size_t)v->slot);
+        if (v->value.kind == LIR_OPND_IMM && cg_fits32(v->value.imm)) {
+            cg_emit2(c, CI_ASM_mov, ci_asm_mem(CG_R11, -1, 1, disp, 8),
+                     ci_asm_imm(v->value.imm));
+            continue;
+        }
+        int r = cg_gp_in(c, &v->value, CG_R10);
+        if (!v->owned && (v->value.kind == LIR_OPND_VREG || v->value.imm != 0)) {
+            int skip = ci_asm_new_label(c->a);
+            cg_emit2(c, CI_ASM_test, ci_asm_reg(r, 8), ci_asm_reg(r, 8));
+            ci_asm_jcc(c->a, CI_CC_E, skip);
+            cg_emit2(c, CI_ASM_add, ci_asm_mem(r, -1, 1, offsetof(PyObject, ob_refcnt), 8),
+                     ci_asm_imm(1));
+            ci_asm_bind(c->a, skip);
+        }
+        cg_emit2(c, CI_ASM_mov, ci_asm_mem(CG_R11, -1, 1, disp, 8), ci_asm_reg(r, 8));
+    }
+    cg_emit2(c, CI_ASM_mov,
+             ci_asm_mem(CG_R11, -1, 1, offsetof(_PyInterpreterFrame, stacktop), 4),
+             ci_asm_imm(d->stacktop));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8),
+             ci_asm_mem(CG_R11, -1, 1, offsetof(_PyInterpreterFrame, f_code), 8));
+    cg_emit2(c, CI_ASM_lea, ci_asm_reg(CG_R10, 8),
+             ci_asm_mem(CG_R10, -1, 1,
+                        (int32_t)(offsetof(PyCodeObject, co_code_adaptive) +
+                                  sizeof(_Py_CODEUNIT) * (ptrdiff_t)d->bc_offset),
+                        8));
+    cg_emit2(c, CI_ASM_mov,
+             ci_asm_mem(CG_R11, -1, 1, offsetof(_PyInterpreterFrame, prev_instr), 8),
+             ci_asm_reg(CG_R10, 8));
+    cg_stub_releases(c, d);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 4),
+             ci_asm_imm((int64_t)(intptr_t)(d->kind == LIR_DEOPT_ERROR ? CI_JIT_DEOPT_ERROR
+                                                                       : CI_JIT_DEOPT)));
+    cg_emit1(c, CI_ASM_jmp, ci_asm_label(c->epilogue));
+}
+
+/* -- Driver ------------------------------------------------------------------------------ */
+
+static void
+cg_prologue(CgCtx *c)
+{
+    LirFunc *f = c->f;
+    for (size_t k = 0; k < sizeof cg_callee_saved / sizeof(int); k++) {
+        if (f->used_regs & (1u << cg_callee_saved[k])) {
+            c->saved[c->nsaved++] = cg_callee_saved[k];
+        }
+    }
+    int nscratch = 0;
+    for (int k = 0; k < f->nblocks; k++) {
+        for (LirInstr *i = f->blocks[k]->first; i != NULL; i = i->next) {
+            if (i->deopt != NULL && i->deopt->nrelease > nscratch) {
+                nscratch = i->deopt->nrelease;
+            }
+        }
+    }
+    c->scratch_base = f->nspill_slots + c->nsaved;
+    int bytes = 16 + 8 * (f->nspill_slots + c->nsaved + nscratch);
+    c->frame_size = (bytes + 15) & ~15;
+    ci_asm_comment(c->a, "prologue");
+    cg_emit1(c, CI_ASM_push, ci_asm_reg(LIR_RBP, 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RBP, 8), ci_asm_reg(LIR_RSP, 8));
+    cg_emit2(c, CI_ASM_sub, ci_asm_reg(LIR_RSP, 8), ci_asm_imm(c->frame_size));
+    cg_emit2(c, CI_ASM_mov, ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8),
+             ci_asm_reg(LIR_RSI, 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_mem(LIR_RBP, -1, 1, CG_TSTATE_SLOT, 8),
+             ci_asm_reg(LIR_RDI, 8));
+    for (int k = 0; k < c->nsaved; k++) {
+        cg_emit2(c, CI_ASM_mov,
+                 ci_asm_mem(LIR_RBP, -1, 1, cg_slot_disp(f->nspill_slots + k), 8),
+                 ci_asm_reg(c->saved[k], 8));
+    }
+}
+
+static void
+cg_epilogue(CgCtx *c)
+{
+    ci_asm_bind(c->a, c->epilogue);
+    ci_asm_comment(c->a, "epilogue");
+    for (int k = 0; k < c->nsaved; k++) {
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(c->saved[k], 8),
+                 ci_asm_mem(LIR_RBP, -1, 1, cg_slot_disp(c->f->nspill_slots + k), 8));
+    }
+    ci_asm_emit(c->a, CI_ASM_leave, NULL, NULL, NULL);
+    ci_asm_emit(c->a, CI_ASM_ret, NULL, NULL, NULL);
+}
+
+int
+ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
+{
+    if (!f->allocated) {
+        *why = "LIR is not allocated";
+        return -1;
+    }
+    CgCtx c = {0};
+    c.f = f;
+    c.a = ci_asm_new(dump != NULL);
+    if (c.a == NULL) {
+        *why = "out of memory";
+        return -1;
+    }
+    c.labels = malloc(sizeof(int) * (f->nblocks + 1));
+    for (int k = 0; k < f->nblocks; k++) {
+        f->blocks[k]->order = k;
+        c.labels[k] = ci_asm_new_label(c.a);
+    }
+    c.epilogue = ci_asm_new_label(c.a);
+    cg_prologue(&c);
+    for (int k = 0; k < f->nblocks && c.why == NULL; k++) {
+        LirBlock *b = f->blocks[k];
+        LirBlock *next = k + 1 < f->nblocks ? f->blocks[k + 1] : NULL;
+        ci_asm_bind(c.a, c.labels[k]);
+        for (LirInstr *i = b->first; i != NULL && c.why == NULL; i = i->next) {
+            if (dump != NULL) {
+                char *text = lir_instr_print(f, i);
+                char *note = malloc(strlen(text) + 64 +
+                                    (i->origin_label ? strlen(i->origin_label) : 0));
+                sprintf(note, "bb%d: %s%s%s", b->id, text, i->origin_label ? "  # " : "",
+                        i->origin_label ? i->origin_label : "");
+                ci_asm_comment(c.a, note);
+                free(note);
+                free(text);
+            }
+            if (i->op == LIR_Arg) {
+                i = cg_args(&c, i);
+                continue;
+            }
+            cg_instr(&c, i, next);
+        }
+    }
+    cg_epilogue(&c);
+    for (int k = 0; k < c.nstubs && c.why == NULL; k++) {
+        cg_stub(&c, c.stubs[k], c.stub_labels[k]);
+    }
+    void *fn = NULL;
+    size_t size = 0;
+    if (c.why == NULL) {
+        fn = ci_asm_finalize(c.a, &size);
+        if (fn == NULL) {
+            c.why = "assembler error";
+        }
+    }
+    if (dump != NULL) {
+        const char *listing = ci_asm_listing(c.a);
+        const char *err = ci_asm_error(c.a);
+        size_t n = strlen(listing) + (err ? strlen(err) : 0) + 32;
+        *dump = malloc(n);
+        snprintf(*dump, n, "%s%s%s", listing, err ? "error: " : "", err ? err : "");
+    }
+    ci_asm_free(c.a);
+    free(c.labels);
+    free(c.stubs);
+    free(c.stub_labels);
+    if (c.why != NULL) {
+        *why = c.why;
+        return -1;
+    }
+    code->body = (CiJitBody)fn;
+    code->code_size = size;
+    code->memory = fn;
+    return 0;
+}
+
+void
+ci_codegen_release(void *memory)
+{
+    ci_asm_release(memory);
+}

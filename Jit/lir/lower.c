@@ -1,0 +1,611 @@
+/* HIR -> LIR: one case per HIR opcode, inline sequences for frame locals, cells, tuple
+   items and reference counts, calls to the runtime helpers hir_ops.def names for the
+   rest, and a deopt exit for every guard and every helper that can fail. */
+
+#include "Python.h"
+#include "pycore_frame.h"
+#include "pycore_interp.h"
+
+#include "Jit/lir/lower.h"
+#include "Jit/rt/helpers.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* -- How the lowering works ------------------------------------------------------------
+
+   Blocks are lowered in reverse postorder, so every value is lowered before its uses
+   (phis aside). Each HIR value maps to one LIR operand: a vreg, or an immediate for a
+   LoadConst (materialised into a vreg by a Move where an instruction needs a register).
+   Aliases (guards, RefineType) map to their input's operand. A HIR block becomes one
+   LIR block, or a chain of them where a Decref needs its out-of-line _Py_Dealloc call;
+   phis are filled in at the end, when the last LIR block of every predecessor is known.
+
+   Deopt exits come from the HIR frame states, which refcount insertion has completed:
+     - a guard (GuardType, GuardIs, CheckLocal, LoadCellValue, Deopt, the eval-breaker
+       poll) resumes the interpreter *at* the frame state's instruction, so
+       frame->prev_instr = bc_offset - 1 and the exit returns CI_JIT_DEOPT;
+     - a failing helper leaves through the interpreter's error path at its instruction:
+       frame->prev_instr = bc_offset and CI_JIT_DEOPT_ERROR.
+   Stack slot k is frame->localsplus[nlocalsplus + k], and frame->stacktop (an index
+   into localsplus, as in the interpreter) becomes nlocalsplus + depth. HIR_SLOT_GIVE
+   hands the reference over (owned), HIR_SLOT_NEWREF increfs, HIR_SLOT_NULL stores NULL.
+   The frame state's `release` list becomes the exit's releases.
+
+   The argument arrays of Call and Build* live in the frame's own value-stack area
+   (localsplus[nlocalsplus...]): those values sit on the interpreter's stack at that
+   point anyway, so the area is large enough, and compiled code keeps frame->stacktop at
+   0, so nothing else looks there. */
+
+#define LW_LOCALS ((int32_t)offsetof(_PyInterpreterFrame, localsplus))
+
+typedef struct LwPhi {
+    HirInstr *hir;
+    LirInstr *lir;
+} LwPhi;
+
+typedef struct LwCtx {
+    HirFunc *hir;
+    LirFunc *f;
+    LirOperand *val;    /* by HIR instruction id */
+    int *second;        /* by HIR id: LoadMethod's second result */
+    LirBlock **start;   /* by HIR block id */
+    LirBlock **end;
+    LirBlock *cur;
+    int tstate, frame;
+    LwPhi *phis;
+    int nphis;
+    HirInstr *origin;
+    const char *label;
+    const char *why;
+} LwCtx;
+
+/* -- Emitting ---------------------------------------------------------------------------- */
+
+static LirInstr *
+lw_tag(LwCtx *c, LirInstr *i)
+{
+    i->origin = c->origin;
+    i->origin_label = c->label;
+    return i;
+}
+
+static int
+lw_def(LwCtx *c, LirOp op, int nin, LirOperand a, LirOperand b)
+{
+    int v = lir_def(c->f, c->cur, op, LIR_GP, nin, a, b);
+    lw_tag(c, c->cur->last);
+    return v;
+}
+
+static LirInstr *
+lw_use(LwCtx *c, LirOp op, int nin, LirOperand a, LirOperand b)
+{
+    return lw_tag(c, lir_use(c->f, c->cur, op, nin, a, b));
+}
+
+static LirOperand
+lw_val(LwCtx *c, HirInstr *v)
+{
+    LirOperand o = c->val[v->id];
+    if (o.kind == LIR_OPND_NONE && c->why == NULL) {
+        c->why = "LIR lowering: a value is used before it is lowered";
+        return lir_imm(0);
+    }
+    return o;
+}
+
+/* V in a register: immediates get a Move in the current block. */
+static int
+lw_reg(LwCtx *c, HirInstr *v)
+{
+    LirOperand o = lw_val(c, v);
+    if (o.kind == LIR_OPND_VREG) {
+        return o.vreg;
+    }
+    return lw_def(c, LIR_Move, 1, o, o);
+}
+
+static LirOperand
+lw_mem(int base, int32_t disp)
+{
+    return lir_mem(base, -1, 1, disp);
+}
+
+static LirOperand
+lw_local(LwCtx *c, int64_t index)
+{
+    return lw_mem(c->frame, LW_LOCALS + (int32_t)(sizeof(PyObject *) * (size_t)index));
+}
+
+static int
+lw_call(LwCtx *c, void *fn, const char *name, int nargs, const LirOperand *args,
+        int *second)
+{
+    int r;
+    lw_tag(c, lir_call(c->f, c->cur, fn, name, LIR_GP, second ? LIR_GP : -1, nargs, args,
+                       &r, second));
+    return r;
+}
+
+#define LW_CALL(c, fn, second, ...)                                                       \
+    lw_call((c), (void *)(fn), #fn, (int)(sizeof((LirOperand[]){__VA_ARGS__}) /           \
+                                          sizeof(LirOperand)),                            \
+            (LirOperand[]){__VA_ARGS__}, (second))
+
+/* A C int result of a helper, sign-extended from eax. */
+static int
+lw_int_result(LwCtx *c, int r)
+{
+    return lw_def(c, LIR_Sext32, 1, lir_vreg(r), lir_vreg(r));
+}
+
+static LirBlock *
+lw_new_block(LwCtx *c)
+{
+    return lir_block_new(c->f);
+}
+
+/* -- Deopt exits -------------------------------------------------------------------------- */
+
+static LirDeopt *
+lw_deopt(LwCtx *c, HirFrameState *fs, LirDeoptKind kind, const char *reason)
+{
+    if (fs == NULL || fs->slot_kind == NULL) {
+        c->why = "LIR lowering: deopt exit without refcount information";
+        return lir_deopt_new(c->f, kind, -1, 0, reason, 0);
+    }
+    int bc = kind == LIR_DEOPT_GUARD ? fs->bc_offset - 1 : fs->bc_offset;
+    LirDeopt *d = lir_deopt_new(c->f, kind, bc, c->hir->nlocalsplus + fs->nstack, reason,
+                                fs->nstack);
+    for (int k = 0; k < fs->nstack; k++) {
+        LirDeoptValue *dv = &d->values[k];
+        dv->slot = c->hir->nlocalsplus + k;
+        if (fs->slot_kind[k] == HIR_SLOT_NULL) {
+            dv->value = lir_imm(0);
+            dv->owned = true;
+        }
+        else {
+            dv->value = lw_val(c, fs->stack[k]);
+            dv->owned = fs->slot_kind[k] == HIR_SLOT_GIVE;
+        }
+    }
+    lir_deopt_set_release(c->f, d, fs->nrelease);
+    for (int k = 0; k < fs->nrelease; k++) {
+        d->release[k] = lw_val(c, fs->release[k]);
+    }
+    return d;
+}
+
+/* Leaves through a deopt exit when `a OP b` has condition CC. */
+static void
+lw_guard(LwCtx *c, LirOp op, LirCond cc, int a, LirOperand b, LirDeoptKind kind,
+         const char *reason)
+{
+    LirInstr *g = lw_use(c, op, 2, lir_vreg(a), b);
+    g->cc = (uint8_t)cc;
+    g->deopt = lw_deopt(c, c->origin->fs, kind, reason);
+}
+
+/* The error check after a helper returning an object: NULL means an exception. */
+static int
+lw_checked(LwCtx *c, int r)
+{
+    lw_guard(c, LIR_DeoptCmp, LIR_CC_EQ, r, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
+    return r;
+}
+
+/* ... and after one returning a C int: negative means an exception. */
+static int
+lw_checked_int(LwCtx *c, int r)
+{
+    int v = lw_int_result(c, r);
+    lw_guard(c, LIR_DeoptCmp, LIR_CC_LT, v, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
+    return v;
+}
+
+/* -- Reference counts ------------------------------------------------------------------ */
+
+static void
+lw_incref(LwCtx *c, int obj)
+{
+    lw_use(c, LIR_AddMem, 2, lw_mem(obj, (int32_t)offsetof(PyObject, ob_refcnt)),
+           lir_imm(1));
+}
+
+/* sub qword [obj], 1; jnz done; call _Py_Dealloc. With MAYBE_NULL, NULL skips it all. */
+static void
+lw_decref(LwCtx *c, int obj, bool maybe_null)
+{
+    LirBlock *done = lw_new_block(c), *dealloc = lw_new_block(c);
+    if (maybe_null) {
+        LirBlock *nonnull = lw_new_block(c);
+        lw_tag(c, lir_cond_branch(c->f, c->cur, LIR_BranchTest, LIR_CC_EQ, lir_vreg(obj),
+                                  lir_vreg(obj), done, nonnull));
+        c->cur = nonnull;
+    }
+    LirInstr *br = lw_use(c, LIR_BranchSubMem, 2,
+                          lw_mem(obj, (int32_t)offsetof(PyObject, ob_refcnt)), lir_imm(1));
+    br->cc = LIR_CC_NE;
+    lir_set_targets(br, done, dealloc);
+    c->cur = dealloc;
+    LirOperand arg = lir_vreg(obj);
+    lw_tag(c, lir_call(c->f, c->cur, (void *)_Py_Dealloc, "_Py_Dealloc", -1, -1, 1, &arg,
+                       NULL, NULL));
+    lw_tag(c, lir_branch(c->f, c->cur, done));
+    c->cur = done;
+}
+
+/* -- Instructions ---------------------------------------------------------------------- */
+
+static PyTypeObject *
+lw_exact_type(HirTypeBits bits)
+{
+    static const struct {
+        HirTypeBits bit;
+        PyTypeObject *type;
+    } table[] = {
+#define HIR_BASIC_TYPE(name, type) {HT_##name, type},
+#include "Jit/hir/hir_types.def"
+    };
+    PyTypeObject *found = NULL;
+    for (size_t k = 0; k < sizeof table / sizeof table[0]; k++) {
+        if ((bits & table[k].bit) && table[k].type != NULL) {
+            if (found != NULL) {
+                return NULL; /* more than one exact type */
+            }
+            found = table[k].type;
+        }
+    }
+    return found;
+}
+
+/* Stores N values into the frame's value-stack area; returns a vreg with its address. */
+static int
+lw_stack_array(LwCtx *c, HirInstr **items, int n)
+{
+    int32_t base = LW_LOCALS + (int32_t)(sizeof(PyObject *) * (size_t)c->hir->nlocalsplus);
+    for (int k = 0; k < n; k++) {
+        LirOperand v = lw_val(c, items[k]);
+        if (v.kind == LIR_OPND_IMM && v.imm != (int32_t)v.imm) {
+            v = lir_vreg(lw_reg(c, items[k]));
+        }
+        lw_use(c, LIR_Store64, 2, lw_mem(c->frame, base + 8 * k), v);
+    }
+    return lw_def(c, LIR_Lea, 1, lw_mem(c->frame, base), lir_imm(0));
+}
+
+static void
+lw_set(LwCtx *c, HirInstr *i, int vreg)
+{
+    c->val[i->id] = lir_vreg(vreg);
+}
+
+static void
+lw_instr(LwCtx *c, HirInstr *i)
+{
+    HirInstr **in = i->in;
+    LirOperand name = lir_imm((int64_t)(intptr_t)i->name);
+    int r, t;
+    switch (i->op) {
+    case HIR_Return:
+        lw_use(c, LIR_Return, 1, lw_val(c, in[0]), lir_imm(0));
+        break;
+    case HIR_Branch:
+        lw_tag(c, lir_branch(c->f, c->cur, c->start[i->target[0]->id]));
+        break;
+    case HIR_CondBranch:
+        r = lw_reg(c, in[0]);
+        lw_tag(c, lir_cond_branch(c->f, c->cur, LIR_BranchTest, LIR_CC_NE, lir_vreg(r),
+                                  lir_vreg(r), c->start[i->target[0]->id],
+                                  c->start[i->target[1]->id]));
+        break;
+    case HIR_Deopt: {
+        LirInstr *d = lw_use(c, LIR_Deopt, 0, lir_imm(0), lir_imm(0));
+        d->deopt = lw_deopt(c, i->fs, LIR_DEOPT_GUARD, "Deopt");
+        break;
+    }
+    case HIR_GuardType: {
+        c->val[i->id] = lw_val(c, in[0]);
+        PyTypeObject *type = lw_exact_type(i->param.bits);
+        if (type == NULL) {
+            c->why = "LIR lowering: GuardType on a type without one exact type";
+            break;
+        }
+        r = lw_reg(c, in[0]);
+        t = lw_def(c, LIR_Load64, 1, lw_mem(r, (int32_t)offsetof(PyObject, ob_type)),
+                   lir_imm(0));
+        lw_guard(c, LIR_DeoptCmp, LIR_CC_NE, t, lir_imm((int64_t)(intptr_t)type),
+                 LIR_DEOPT_GUARD, "GuardType");
+        break;
+    }
+    case HIR_GuardIs:
+        c->val[i->id] = lw_val(c, in[0]);
+        lw_guard(c, LIR_DeoptCmp, LIR_CC_NE, lw_reg(c, in[0]),
+                 lir_imm((int64_t)(intptr_t)i->param.value.obj), LIR_DEOPT_GUARD,
+                 "GuardIs");
+        break;
+    case HIR_CheckLocal:
+        c->val[i->id] = lw_val(c, in[0]);
+        r = lw_reg(c, in[0]);
+        lw_guard(c, LIR_DeoptTest, LIR_CC_EQ, r, lir_vreg(r), LIR_DEOPT_GUARD,
+                 "UnboundLocal");
+        break;
+    case HIR_RefineType:
+        c->val[i->id] = lw_val(c, in[0]);
+        break;
+    case HIR_LoadConst:
+        c->val[i->id] = lir_imm(i->param.spec == HS_INT ? i->param.value.i
+                                : i->param.spec == HS_OBJECT
+                                    ? (int64_t)(intptr_t)i->param.value.obj
+                                    : 0);
+        break;
+    case HIR_LoadLocal:
+        lw_set(c, i, lw_def(c, LIR_Load64, 1, lw_local(c, i->index), lir_imm(0)));
+        break;
+    case HIR_StoreLocal:
+        t = lw_def(c, LIR_Load64, 1, lw_local(c, i->index), lir_imm(0));
+        lw_use(c, LIR_Store64, 2, lw_local(c, i->index), lir_vreg(lw_reg(c, in[0])));
+        lw_decref(c, t, true);
+        break;
+    case HIR_LoadCellValue:
+        r = lw_def(c, LIR_Load64, 1,
+                   lw_mem(lw_reg(c, in[0]), (int32_t)offsetof(PyCellObject, ob_ref)),
+                   lir_imm(0));
+        lw_guard(c, LIR_DeoptTest, LIR_CC_EQ, r, lir_vreg(r), LIR_DEOPT_GUARD,
+                 "UnboundCell");
+        lw_incref(c, r);
+        lw_set(c, i, r);
+        break;
+    case HIR_StoreCellValue: {
+        int cell = lw_reg(c, in[0]);
+        LirOperand slot = lw_mem(cell, (int32_t)offsetof(PyCellObject, ob_ref));
+        t = lw_def(c, LIR_Load64, 1, slot, lir_imm(0));
+        lw_use(c, LIR_Store64, 2, slot, lir_vreg(lw_reg(c, in[1])));
+        lw_decref(c, t, true);
+        break;
+    }
+    case HIR_Phi: {
+        int v;
+        LirInstr *p = lw_tag(c, lir_phi(c->f, c->cur, LIR_GP, i->nin, &v));
+        c->phis[c->nphis].hir = i;
+        c->phis[c->nphis++].lir = p;
+        lw_set(c, i, v);
+        break;
+    }
+    case HIR_Incref:
+        lw_incref(c, lw_reg(c, in[0]));
+        break;
+    case HIR_Decref:
+    case HIR_XDecref:
+        lw_decref(c, lw_reg(c, in[0]), i->op == HIR_XDecref);
+        break;
+    case HIR_LoadGlobal:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_LoadGlobal, NULL, lir_vreg(c->frame),
+                                           name)));
+        break;
+    case HIR_LoadAttr:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, PyObject_GetAttr, NULL, lw_val(c, in[0]),
+                                           name)));
+        break;
+    case HIR_StoreAttr:
+        lw_checked_int(c, LW_CALL(c, PyObject_SetAttr, NULL, lw_val(c, in[0]), name,
+                                  lw_val(c, in[1])));
+        break;
+    case HIR_LoadMethod: {
+        int second;
+        r = LW_CALL(c, Ci_JitRt_LoadMethod, &second, lw_val(c, in[0]), name);
+        lw_guard(c, LIR_DeoptCmp, LIR_CC_EQ, second, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
+        lw_set(c, i, r);
+        c->second[i->id] = second;
+        break;
+    }
+    case HIR_GetSecondOutput:
+        if (in[0]->op != HIR_LoadMethod) {
+            c->why = "LIR lowering: GetSecondOutput of something other than LoadMethod";
+            break;
+        }
+        lw_set(c, i, c->second[in[0]->id]);
+        break;
+    case HIR_BinarySubscr:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, PyObject_GetItem, NULL, lw_val(c, in[0]),
+                                           lw_val(c, in[1]))));
+        break;
+    case HIR_StoreSubscr:
+        lw_checked_int(c, LW_CALL(c, PyObject_SetItem, NULL, lw_val(c, in[0]),
+                                  lw_val(c, in[1]), lw_val(c, in[2])));
+        break;
+    case HIR_BinaryOp:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_BinaryOp, NULL, lw_val(c, in[0]),
+                                           lw_val(c, in[1]), lir_imm(i->index))));
+        break;
+    case HIR_UnaryOp:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_UnaryOp, NULL, lw_val(c, in[0]),
+                                           lir_imm(i->index))));
+        break;
+    case HIR_Compare:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_Compare, NULL, lw_val(c, in[0]),
+                                           lw_val(c, in[1]), lir_imm(i->index))));
+        break;
+    case HIR_PtrEq:
+        lw_set(c, i, lw_def(c, LIR_CmpSet, 2, lir_vreg(lw_reg(c, in[0])), lw_val(c, in[1])));
+        c->cur->last->cc = LIR_CC_EQ;
+        break;
+    case HIR_ContainsOp:
+        lw_set(c, i, lw_checked_int(c, LW_CALL(c, Ci_JitRt_Contains, NULL, lw_val(c, in[0]),
+                                               lw_val(c, in[1]))));
+        break;
+    case HIR_IsTruthy:
+        lw_set(c, i, lw_checked_int(c, LW_CALL(c, PyObject_IsTrue, NULL, lw_val(c, in[0]))));
+        break;
+    case HIR_BoxBool: {
+        int64_t span = (int64_t)((intptr_t)Py_True - (intptr_t)Py_False);
+        r = lw_reg(c, in[0]);
+        if (i->index) {
+            r = lw_def(c, LIR_Xor, 2, lir_vreg(r), lir_imm(1));
+        }
+        r = lw_def(c, LIR_Imul, 2, lir_vreg(r), lir_imm(span));
+        lw_set(c, i, lw_def(c, LIR_Add, 2, lir_vreg(r),
+                            lir_imm((int64_t)(intptr_t)Py_False)));
+        break;
+    }
+    case HIR_BuildTuple:
+    case HIR_BuildList:
+    case HIR_BuildSet:
+    case HIR_BuildMap: {
+        static void *const fns[] = {(void *)Ci_JitRt_BuildTuple, (void *)Ci_JitRt_BuildList,
+                                    (void *)Ci_JitRt_BuildSet, (void *)Ci_JitRt_BuildMap};
+        static const char *const names[] = {"Ci_JitRt_BuildTuple", "Ci_JitRt_BuildList",
+                                            "Ci_JitRt_BuildSet", "Ci_JitRt_BuildMap"};
+        _Static_assert(HIR_BuildMap - HIR_BuildTuple == 3, "ORDER HIR: the Build rows");
+        int k = i->op - HIR_BuildTuple;
+        int n = i->op == HIR_BuildMap ? i->nin / 2 : i->nin;
+        LirOperand args[2] = {lir_vreg(lw_stack_array(c, in, i->nin)), lir_imm(n)};
+        lw_set(c, i, lw_checked(c, lw_call(c, fns[k], names[k], 2, args, NULL)));
+        break;
+    }
+    case HIR_ListAppend:
+        lw_checked_int(c, LW_CALL(c, PyList_Append, NULL, lw_val(c, in[0]),
+                                  lw_val(c, in[1])));
+        break;
+    case HIR_UnpackSequence:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_Unpack, NULL, lw_val(c, in[0]),
+                                           lir_imm(i->index))));
+        break;
+    case HIR_TupleItem:
+        r = lw_def(c, LIR_Load64, 1,
+                   lw_mem(lw_reg(c, in[0]),
+                          (int32_t)(offsetof(PyTupleObject, ob_item) +
+                                    sizeof(PyObject *) * (size_t)i->index)),
+                   lir_imm(0));
+        lw_incref(c, r);
+        lw_set(c, i, r);
+        break;
+    case HIR_Call: {
+        int array = lw_stack_array(c, in, i->nin);
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_Call, NULL, lir_vreg(array),
+                                           lir_imm(i->index), name)));
+        break;
+    }
+    case HIR_GetIter:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, PyObject_GetIter, NULL, lw_val(c, in[0]))));
+        break;
+    case HIR_ForIterNext:
+        lw_set(c, i, LW_CALL(c, Ci_JitRt_ForIterNext, NULL, lw_val(c, in[0])));
+        break;
+    case HIR_CheckError:
+        r = lw_call(c, (void *)PyErr_Occurred, "PyErr_Occurred", 0, NULL, NULL);
+        lw_guard(c, LIR_DeoptCmp, LIR_CC_NE, r, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
+        break;
+    case HIR_CheckEvalBreaker: {
+        /* A pending signal, GIL drop request or async exception: let the interpreter,
+           which handles them at this very instruction, take over. */
+        t = lw_def(c, LIR_Load64, 1,
+                   lw_mem(c->tstate, (int32_t)offsetof(PyThreadState, interp)), lir_imm(0));
+        r = lw_def(c, LIR_Load32, 1,
+                   lw_mem(t, (int32_t)offsetof(PyInterpreterState, ceval.eval_breaker)),
+                   lir_imm(0));
+        lw_guard(c, LIR_DeoptTest, LIR_CC_NE, r, lir_vreg(r), LIR_DEOPT_GUARD,
+                 "EvalBreaker");
+        break;
+    }
+    default:
+        c->why = "LIR lowering: unsupported HIR instruction";
+    }
+}
+
+/* -- Driver ------------------------------------------------------------------------------- */
+
+static const char *
+lw_label(LwCtx *c, HirInstr *i)
+{
+    char buf[160];
+    int n = 0;
+    if (hir_instr_has_output(i)) {
+        n = snprintf(buf, sizeof buf, "v%d = ", i->id);
+    }
+    n += snprintf(buf + n, sizeof buf - (size_t)n, "%s", hir_op_info[i->op].name);
+    HirParamKind pk = hir_op_info[i->op].param;
+    if (pk == HP_Index || pk == HP_Call) {
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "<%lld>", (long long)i->index);
+    }
+    else if (pk == HP_Name && i->name != NULL && PyUnicode_Check(i->name)) {
+        const char *s = PyUnicode_AsUTF8(i->name);
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "<%.40s>", s ? s : "?");
+    }
+    for (int k = 0; k < i->nin && n < (int)sizeof buf - 12; k++) {
+        n += snprintf(buf + n, sizeof buf - (size_t)n, " v%d", i->in[k]->id);
+    }
+    return lir_strdup(c->f, buf);
+}
+
+/* Fills the phis: each input comes from the last LIR block of its HIR predecessor;
+   constants get a Move there. */
+static void
+lw_fill_phis(LwCtx *c)
+{
+    for (int k = 0; k < c->nphis; k++) {
+        HirInstr *h = c->phis[k].hir;
+        LirInstr *p = c->phis[k].lir;
+        HirBlock *b = h->block;
+        c->origin = h;
+        c->label = p->origin_label;
+        for (int j = 0; j < h->nin; j++) {
+            LirBlock *pred = c->end[b->preds[j]->id];
+            LirOperand v = lw_val(c, h->in[j]);
+            if (v.kind != LIR_OPND_VREG) {
+                int m = lir_vreg_new(c->f, LIR_GP);
+                LirInstr *mv = lir_instr_new(c->f, LIR_Move, 1, 1, 0);
+                mv->out[0] = lir_vreg(m);
+                mv->in[0] = v;
+                lir_instr_insert_before(pred->last, lw_tag(c, mv));
+                v = lir_vreg(m);
+            }
+            p->in[j] = v;
+            p->targets[j] = pred;
+        }
+    }
+}
+
+LirFunc *
+lir_lower(HirFunc *hir, const char **why)
+{
+    int nblocks;
+    HirBlock **rpo = hir_func_rpo(hir, &nblocks);
+    LwCtx c = {0};
+    c.hir = hir;
+    c.f = lir_func_new(hir->name);
+    int nids = hir->next_instr_id + 1, nbids = hir->next_block_id + 1;
+    c.val = lir_alloc(c.f, sizeof(LirOperand) * (size_t)nids);
+    c.second = lir_alloc(c.f, sizeof(int) * (size_t)nids);
+    c.phis = lir_alloc(c.f, sizeof(LwPhi) * (size_t)nids);
+    c.start = lir_alloc(c.f, sizeof(LirBlock *) * (size_t)nbids);
+    c.end = lir_alloc(c.f, sizeof(LirBlock *) * (size_t)nbids);
+
+    LirBlock *entry = lir_block_new(c.f);
+    c.tstate = lir_def(c.f, entry, LIR_Arg, LIR_GP, 1, lir_imm(0));
+    c.frame = lir_def(c.f, entry, LIR_Arg, LIR_GP, 1, lir_imm(1));
+    for (int k = 0; k < nblocks; k++) {
+        c.start[rpo[k]->id] = lir_block_new(c.f);
+    }
+    lir_branch(c.f, entry, c.start[hir->entry->id]);
+    for (int k = 0; k < nblocks && c.why == NULL; k++) {
+        HirBlock *b = rpo[k];
+        c.cur = c.start[b->id];
+        for (HirInstr *i = b->first; i != NULL && c.why == NULL; i = i->next) {
+            c.origin = i;
+            c.label = lw_label(&c, i);
+            lw_instr(&c, i);
+        }
+        c.end[b->id] = c.cur;
+    }
+    if (c.why == NULL) {
+        lw_fill_phis(&c);
+    }
+    if (c.why != NULL) {
+        *why = c.why;
+        lir_func_free(c.f);
+        return NULL;
+    }
+    return c.f;
+}

@@ -1,0 +1,866 @@
+// End-to-end tests of the back end: LIR (parsed from text or built through the C API)
+// is verified, allocated, assembled and then called natively.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <string>
+
+#include "Python.h"
+
+extern "C" {
+#include "Jit/codegen/x86_64.h"
+#include "Jit/lir/lir.h"
+}
+
+// C functions the compiled code calls. Each one first trashes every caller-saved
+// register, so that a value wrongly left in one across a call shows up.
+#define TRASH_CALLER_SAVED()                                                              \
+    asm volatile("mov $0x5151, %%rax\n mov $0x5252, %%rcx\n mov $0x5353, %%rdx\n"         \
+                 "mov $0x5454, %%r8\n mov $0x5555, %%r9\n mov $0x5656, %%r10\n"           \
+                 "mov $0x5757, %%r11\n pxor %%xmm2, %%xmm2\n pxor %%xmm3, %%xmm3\n"       \
+                 "pcmpeqd %%xmm8, %%xmm8\n pcmpeqd %%xmm13, %%xmm13\n"                     \
+                 :                                                                          \
+                 :                                                                          \
+                 : "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "xmm2", "xmm3", "xmm8",   \
+                   "xmm13")
+
+extern "C" {
+
+int64_t
+lirtest_add3(int64_t a, int64_t b, int64_t c)
+{
+    TRASH_CALLER_SAVED();
+    return a + b + c;
+}
+
+int64_t
+lirtest_mix(int64_t a, int64_t b, int64_t c)
+{
+    TRASH_CALLER_SAVED();
+    return (int64_t)((uint64_t)a * 3u + ((uint64_t)b ^ (uint64_t)c));
+}
+
+int64_t
+lirtest_six(int64_t a, int64_t b, int64_t c, int64_t d, int64_t e, int64_t f)
+{
+    TRASH_CALLER_SAVED();
+    return a - 2 * b + 3 * c - 4 * d + 5 * e - 6 * f;
+}
+
+double
+lirtest_fmix(double a, int64_t n, double b)
+{
+    TRASH_CALLER_SAVED();
+    return a * (double)n + b;
+}
+
+struct LirTestPair {
+    int64_t first;
+    int64_t second;
+};
+
+LirTestPair
+lirtest_pair(int64_t x)
+{
+    TRASH_CALLER_SAVED();
+    return {x + 1, x * 2};
+}
+
+}  // extern "C"
+
+namespace {
+
+void *
+resolve(const char *name, void *)
+{
+    static const std::map<std::string, void *> symbols = {
+        {"lirtest_add3", (void *)lirtest_add3}, {"lirtest_mix", (void *)lirtest_mix},
+        {"lirtest_six", (void *)lirtest_six},   {"lirtest_fmix", (void *)lirtest_fmix},
+        {"lirtest_pair", (void *)lirtest_pair},
+    };
+    auto it = symbols.find(name);
+    return it == symbols.end() ? nullptr : it->second;
+}
+
+std::string
+take(char *s)
+{
+    std::string r = s ? s : "";
+    free(s);
+    return r;
+}
+
+// One function through the whole back end.
+class Compiled {
+  public:
+    explicit Compiled(const std::string &text) { build(text); }
+    ~Compiled()
+    {
+        if (code_.memory != nullptr) {
+            ci_codegen_release(code_.memory);
+        }
+    }
+    bool ok() const { return code_.body != nullptr; }
+    template <typename Fn>
+    Fn fn() const
+    {
+        return reinterpret_cast<Fn>(code_.body);
+    }
+    const std::string &error() const { return error_; }
+    const std::string &listing() const { return listing_; }
+    const std::string &allocated() const { return allocated_; }
+
+  private:
+    void build(const std::string &text)
+    {
+        char err[512];
+        LirFunc *f = lir_parse(text.c_str(), resolve, nullptr, err, sizeof err);
+        if (f == nullptr) {
+            error_ = std::string("parse: ") + err;
+            return;
+        }
+        if (lir_verify(f, err, sizeof err) != 0) {
+            error_ = std::string("verify: ") + err;
+        }
+        else if (lir_regalloc(f, err, sizeof err) != 0) {
+            error_ = std::string("regalloc: ") + err;
+        }
+        else {
+            allocated_ = take(lir_func_print(f));
+            char *dump = nullptr;
+            const char *why = nullptr;
+            if (ci_codegen_x86_64(f, &code_, &dump, &why) != 0) {
+                error_ = std::string("codegen: ") + why;
+            }
+            listing_ = take(dump);
+        }
+        lir_func_free(f);
+    }
+
+    CiJitCode code_ = {};
+    std::string error_, listing_, allocated_;
+};
+
+#define ASSERT_COMPILED(c) ASSERT_TRUE((c).ok()) << (c).error() << "\n" << (c).allocated()
+
+using Fn2 = int64_t (*)(int64_t, int64_t);
+
+}  // namespace
+
+// -- Arithmetic ------------------------------------------------------------------------
+
+TEST(LirCodegen, IntegerArithmetic)
+{
+    // Sub with an immediate first operand is not a shape: the verifier refuses it.
+    Compiled c("func bad {\nbb0:\n  %0 = Arg 0\n  %1 = Sub 1, %0\n  Return %1\n}\n");
+    EXPECT_FALSE(c.ok());
+    EXPECT_NE(c.error().find("inputs do not match"), std::string::npos) << c.error();
+
+    Compiled d(R"(
+func arith {
+bb0:
+  %0 = Arg 0
+  %1 = Arg 1
+  %2 = Add %0, %1
+  %3 = Imul %2, 3
+  %4 = Xor %0, %1
+  %5 = Sub %3, %4
+  %6 = Shl %5, 2
+  %7 = And %6, -4097
+  %8 = Or %7, %1
+  %9 = Neg %8
+  %10 = Not %9
+  %11 = Imul %10, %0
+  %12 = Sar %11, 1
+  %14 = Move 1000000000000
+  %13 = Sub %14, %12
+  %15 = Shr %13, 3
+  %16 = Add %15, 81985529216486895
+  Return %16
+}
+)");
+    ASSERT_COMPILED(d);
+    auto fn = d.fn<Fn2>();
+    for (int64_t a : {0LL, 1LL, -7LL, 123456789LL, -99999999999LL}) {
+        for (int64_t b : {0LL, 5LL, -3LL, 1LL << 40}) {
+            uint64_t v = (uint64_t)a + (uint64_t)b;
+            v *= 3;
+            v -= (uint64_t)(a ^ b);
+            v <<= 2;
+            v &= (uint64_t)-4097;
+            v |= (uint64_t)b;
+            v = -v;
+            v = ~v;
+            v *= (uint64_t)a;
+            v = (uint64_t)((int64_t)v >> 1);
+            v = 1000000000000ULL - v;
+            v >>= 3;
+            v += 81985529216486895ULL;
+            EXPECT_EQ(fn(a, b), (int64_t)v) << a << " " << b;
+        }
+    }
+}
+
+TEST(LirCodegen, VariableShiftsAroundRcx)
+{
+    // The count must go through cl; values living in rcx must survive that.
+    Compiled c(R"(
+func shifts {
+bb0:
+  %0 = Arg 0
+  %1 = Arg 1
+  %2 = Shl %0, %1
+  %3 = Sar %0, %1
+  %4 = Shr %0, %1
+  %5 = Shl %1, %1
+  %6 = Xor %2, %3
+  %7 = Xor %6, %4
+  %8 = Add %7, %5
+  %9 = Add %8, %1
+  Return %9
+}
+)");
+    ASSERT_COMPILED(c);
+    auto fn = c.fn<Fn2>();
+    for (int64_t a : {(int64_t)1, (int64_t)-1, (int64_t)0x123456789LL, INT64_MIN}) {
+        for (int64_t n : {0LL, 1LL, 13LL, 63LL}) {
+            uint64_t v = ((uint64_t)a << n) ^ (uint64_t)(a >> n) ^ ((uint64_t)a >> n);
+            v += (uint64_t)n << n;
+            v += (uint64_t)n;
+            EXPECT_EQ(fn(a, n), (int64_t)v) << a << " " << n;
+        }
+    }
+}
+
+TEST(LirCodegen, ComparesAndExtensions)
+{
+    Compiled c(R"(
+func cmp {
+bb0:
+  %0 = Arg 0
+  %1 = Arg 1
+  %2 = CmpSet lt %0, %1
+  %3 = CmpSet b %0, %1
+  %4 = Shl %3, 1
+  %5 = Or %2, %4
+  %6 = TestSet ne %0, 256
+  %7 = Shl %6, 2
+  %8 = Or %5, %7
+  %9 = Sext8 %0
+  %10 = Zext16 %0
+  %11 = Sext32 %1
+  %12 = Add %9, %10
+  %13 = Add %12, %11
+  %14 = Shl %13, 3
+  %15 = Or %14, %8
+  Return %15
+}
+)");
+    ASSERT_COMPILED(c);
+    auto fn = c.fn<Fn2>();
+    for (int64_t a : {0LL, -1LL, 300LL, 0x1ff80LL}) {
+        for (int64_t b : {0LL, 7LL, -5LL, 0x180000000LL}) {
+            int64_t flags = (a < b) | (((uint64_t)a < (uint64_t)b) << 1) |
+                            (((a & 256) != 0) << 2);
+            int64_t ext = (int64_t)(int8_t)a + (int64_t)(uint16_t)a + (int64_t)(int32_t)b;
+            EXPECT_EQ(fn(a, b), (int64_t)(((uint64_t)ext << 3) | (uint64_t)flags));
+        }
+    }
+}
+
+// -- Memory ------------------------------------------------------------------------------
+
+TEST(LirCodegen, LoadsAndStoresOfEveryWidth)
+{
+    Compiled c(R"(
+func mem {
+bb0:
+  %0 = Arg 0
+  %1 = Arg 1
+  %2 = Load8 [%0 + 1]
+  %3 = Load8s [%0 + 1]
+  %4 = Load16 [%0 + %1*2]
+  %5 = Load16s [%0 + %1*2]
+  %6 = Load32 [%0 + 8]
+  %7 = Load32s [%0 + 8]
+  %8 = Load64 [%0 + %1*8 + 8]
+  Store64 [%0 + 16], %2
+  Store64 [%0 + 24], %3
+  Store32 [%0 + 32], %4
+  Store16 [%0 + 36], %5
+  Store8 [%0 + 38], 127
+  Store64 [%0 + 40], %6
+  Store64 [%0 + 48], %7
+  Store64 [%0 + 56], %8
+  Store64 [%0 + %1*8 + 56], -2
+  %9 = Lea [%0 + %1*4 + 3]
+  %10 = Sub %9, %0
+  Return %10
+}
+)");
+    ASSERT_COMPILED(c);
+    alignas(8) unsigned char buf[128];
+    memset(buf, 0, sizeof buf);
+    buf[1] = 0xf0;
+    buf[2] = 0x34;
+    buf[3] = 0x92;
+    uint32_t w = 0xfffffff0u;
+    memcpy(buf + 8, &w, 4);
+    int64_t q = 0x1122334455667788LL;
+    memcpy(buf + 16, &q, 8);
+    int64_t r = c.fn<Fn2>()((int64_t)buf, 1);
+    EXPECT_EQ(r, 7);
+    int64_t got[8];
+    memcpy(got, buf + 16, sizeof got);
+    EXPECT_EQ(got[0], 0xf0);
+    EXPECT_EQ(got[1], -16);
+    uint32_t w32;
+    memcpy(&w32, buf + 32, 4);
+    EXPECT_EQ(w32, 0x9234u);
+    int16_t s16;
+    memcpy(&s16, buf + 36, 2);
+    EXPECT_EQ(s16, (int16_t)0x9234);
+    EXPECT_EQ(buf[38], 127);
+    EXPECT_EQ(got[3], 0xfffffff0LL);
+    EXPECT_EQ(got[4], -16);
+    EXPECT_EQ(got[5], 0x1122334455667788LL);
+    EXPECT_EQ(got[6], -2);
+}
+
+// -- Control flow ------------------------------------------------------------------------
+
+TEST(LirCodegen, LoopSum)
+{
+    Compiled c(R"(
+func sum {
+bb0:
+  %0 = Arg 0
+  %1 = Arg 1
+  %9 = Move 0
+  Branch bb1
+bb1:
+  %2 = Phi (bb0, %0), (bb2, %4)
+  %3 = Phi (bb0, %9), (bb2, %5)
+  BranchCmp lt %2, %1, bb2, bb3
+bb2:
+  %4 = Add %2, 1
+  %5 = Add %3, %2
+  Branch bb1
+bb3:
+  Return %3
+}
+)");
+    ASSERT_COMPILED(c);
+    auto fn = c.fn<Fn2>();
+    EXPECT_EQ(fn(0, 10), 45);
+    EXPECT_EQ(fn(5, 5), 0);
+    EXPECT_EQ(fn(-3, 1000), 499500 - 6);
+}
+
+TEST(LirCodegen, PhiSwapInLoop)
+{
+    // Fibonacci: the phis exchange their values on the back edge (a parallel-move cycle).
+    Compiled c(R"(
+func fib {
+bb0:
+  %0 = Arg 0
+  %1 = Move 0
+  %2 = Move 1
+  %3 = Move 0
+  Branch bb1
+bb1:
+  %4 = Phi (bb0, %1), (bb2, %5)
+  %5 = Phi (bb0, %2), (bb2, %7)
+  %6 = Phi (bb0, %3), (bb2, %8)
+  BranchCmp lt %6, %0, bb2, bb3
+bb2:
+  %7 = Add %4, %5
+  %8 = Add %6, 1
+  Branch bb1
+bb3:
+  Return %4
+}
+)");
+    ASSERT_COMPILED(c);
+    int64_t a = 0, b = 1;
+    for (int n = 0; n < 50; n++) {
+        EXPECT_EQ(c.fn<Fn2>()(n, 0), a) << n;
+        int64_t t = a + b;
+        a = b;
+        b = t;
+    }
+}
+
+TEST(LirCodegen, NestedLoopsAndDiamond)
+{
+    // sum over i < n, j < i of (i*j odd ? i : j)
+    Compiled c(R"(
+func nested {
+bb0:
+  %0 = Arg 0
+  %1 = Move 0
+  Branch bb1
+bb1:
+  %2 = Phi (bb0, %1), (bb7, %20)
+  %3 = Phi (bb0, %1), (bb7, %21)
+  BranchCmp lt %2, %0, bb2, bb8
+bb2:
+  Branch bb3
+bb3:
+  %10 = Phi (bb2, %1), (bb6, %14)
+  %11 = Phi (bb2, %3), (bb6, %15)
+  BranchCmp lt %10, %2, bb4, bb7
+bb4:
+  %12 = Imul %2, %10
+  BranchTest ne %12, 1, bb5, bb9
+bb5:
+  Branch bb6
+bb9:
+  Branch bb6
+bb6:
+  %13 = Phi (bb5, %2), (bb9, %10)
+  %14 = Add %10, 1
+  %15 = Add %11, %13
+  Branch bb3
+bb7:
+  %20 = Add %2, 1
+  %21 = Move %11
+  Branch bb1
+bb8:
+  Return %3
+}
+)");
+    ASSERT_COMPILED(c);
+    for (int64_t n : {0, 1, 5, 30}) {
+        int64_t s = 0;
+        for (int64_t i = 0; i < n; i++) {
+            for (int64_t j = 0; j < i; j++) {
+                s += (i * j) & 1 ? i : j;
+            }
+        }
+        EXPECT_EQ(c.fn<Fn2>()(n, 0), s) << n;
+    }
+}
+
+// -- Calls -------------------------------------------------------------------------------
+
+TEST(LirCodegen, CallsKeepValuesAcrossThem)
+{
+    Compiled c(R"(
+func calls {
+bb0:
+  %0 = Arg 0
+  %1 = Arg 1
+  %2 = Add %0, 1
+  %3 = Add %1, 2
+  %4 = Call @lirtest_add3, %0, %1, 100
+  %5 = Call @lirtest_mix, %4, %2, %3
+  %6 = Call @lirtest_six, %1, %0, %2, %3, %4, %5
+  %7 = Add %6, %0
+  %8 = Add %7, %1
+  %9 = Add %8, %2
+  %10 = Add %9, %3
+  Return %10
+}
+)");
+    ASSERT_COMPILED(c);
+    for (int64_t a : {0LL, 3LL, -11LL}) {
+        for (int64_t b : {1LL, 1LL << 33}) {
+            int64_t v2 = a + 1, v3 = b + 2;
+            int64_t v4 = a + b + 100;
+            int64_t v5 = (int64_t)((uint64_t)v4 * 3u + ((uint64_t)v2 ^ (uint64_t)v3));
+            int64_t v6 = b - 2 * a + 3 * v2 - 4 * v3 + 5 * v4 - 6 * v5;
+            EXPECT_EQ(c.fn<Fn2>()(a, b), v6 + a + b + v2 + v3);
+        }
+    }
+}
+
+TEST(LirCodegen, ArgumentsInEachOthersRegisters)
+{
+    // The arguments of the call are a rotation of the function's own: a cycle through
+    // the ABI registers.
+    Compiled c(R"(
+func rotate {
+bb0:
+  %0 = Arg 0
+  %1 = Arg 1
+  %2 = Arg 2
+  %3 = Arg 3
+  %4 = Arg 4
+  %5 = Arg 5
+  %6 = Call @lirtest_six, %5, %0, %1, %2, %3, %4
+  Return %6
+}
+)");
+    ASSERT_COMPILED(c);
+    auto fn = c.fn<int64_t (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t)>();
+    EXPECT_EQ(fn(1, 2, 3, 4, 5, 6), lirtest_six(6, 1, 2, 3, 4, 5));
+    EXPECT_EQ(fn(-9, 8, 0, 70, 1, 2), lirtest_six(2, -9, 8, 0, 70, 1));
+}
+
+TEST(LirCodegen, CallReturningTwoRegisters)
+{
+    Compiled c(R"(
+func pair {
+bb0:
+  %0 = Arg 0
+  %1, %2 = Call @lirtest_pair, %0
+  %3 = Imul %1, 1000
+  %4 = Add %3, %2
+  Return %4
+}
+)");
+    ASSERT_COMPILED(c);
+    EXPECT_EQ(c.fn<Fn2>()(5, 0), 6 * 1000 + 10);
+}
+
+TEST(LirCodegen, IndirectCall)
+{
+    Compiled c(R"(
+func indirect {
+bb0:
+  %0 = Arg 0
+  %1 = Arg 1
+  %2 = Call %0, %1, %1, %1
+  Return %2
+}
+)");
+    ASSERT_COMPILED(c);
+    EXPECT_EQ(c.fn<Fn2>()((int64_t)lirtest_add3, 7), 21);
+}
+
+// -- Doubles -----------------------------------------------------------------------------
+
+TEST(LirCodegen, DoubleArithmetic)
+{
+    Compiled c(R"(
+func fp {
+bb0:
+  %f0 = Arg 0
+  %f1 = Arg 1
+  %2 = Arg 0
+  %f3 = MulF %f0, %f1
+  %f4 = Move 1.5
+  %f5 = AddF %f3, %f4
+  %f6 = SubF %f5, %f0
+  %f7 = DivF %f6, %f1
+  %f8 = IntToF %2
+  %f9 = AddF %f7, %f8
+  %f10 = Call @lirtest_fmix, %f9, %2, %f0
+  %f11 = AddF %f10, %f1
+  %12 = CmpSetF gt %f11, %f0
+  %f13 = IntToF %12
+  %f14 = AddF %f11, %f13
+  Return %f14
+}
+)");
+    ASSERT_COMPILED(c);
+    auto fn = c.fn<double (*)(double, double, int64_t)>();
+    for (double x : {0.5, -3.25, 100.0}) {
+        for (double y : {2.0, -0.125}) {
+            for (int64_t n : {0LL, 3LL, -8LL}) {
+                double v = (x * y + 1.5 - x) / y + (double)n;
+                v = v * (double)n + x + y;
+                v += v > x ? 1.0 : 0.0;
+                EXPECT_DOUBLE_EQ(fn(x, y, n), v) << x << " " << y << " " << n;
+            }
+        }
+    }
+}
+
+TEST(LirCodegen, DoubleComparisonsWithNaN)
+{
+    const char *ccs[] = {"eq", "ne", "lt", "ge", "le", "gt"};
+    for (int k = 0; k < 6; k++) {
+        std::string text = std::string("func fcmp {\nbb0:\n  %f0 = Arg 0\n  %f1 = Arg 1\n") +
+                           "  %2 = CmpSetF " + ccs[k] + " %f0, %f1\n" +
+                           "  BranchCmpF " + ccs[k] + " %f0, %f1, bb1, bb2\nbb1:\n" +
+                           "  %3 = Add %2, 10\n  Return %3\nbb2:\n  Return %2\n}\n";
+        Compiled c(text);
+        ASSERT_COMPILED(c);
+        auto fn = c.fn<int64_t (*)(double, double)>();
+        double nan = std::nan("");
+        double vals[] = {1.0, 2.0, nan};
+        for (double a : vals) {
+            for (double b : vals) {
+                bool want[] = {a == b, a != b, a < b, a >= b, a <= b, a > b};
+                EXPECT_EQ(fn(a, b), want[k] ? 11 : 0) << ccs[k] << " " << a << " " << b;
+            }
+        }
+    }
+}
+
+// -- Register pressure -------------------------------------------------------------------
+
+TEST(LirCodegen, ManyLiveValuesSpill)
+{
+    // 40 GP values and 20 doubles all live at once, across a call, then folded in
+    // reverse order: far more than the registers.
+    std::string t = "func pressure {\nbb0:\n  %0 = Arg 0\n  %1 = Arg 1\n";
+    int v = 2;
+    for (int k = 0; k < 40; k++, v++) {
+        t += "  %" + std::to_string(v) + " = Imul %0, " + std::to_string(k + 1) + "\n";
+        t += "  %" + std::to_string(v + 100) + " = Add %" + std::to_string(v) + ", %1\n";
+    }
+    for (int k = 0; k < 20; k++) {
+        t += "  %f" + std::to_string(200 + k) + " = IntToF %" + std::to_string(102 + k) +
+             "\n";
+    }
+    t += "  %300 = Call @lirtest_add3, %0, %1, %102\n";
+    t += "  %f301 = Move 0.0\n";
+    std::string acc = "%300", facc = "%f301";
+    for (int k = 39; k >= 0; k--) {
+        std::string n = "%" + std::to_string(400 + k);
+        t += "  " + n + " = Add " + acc + ", %" + std::to_string(102 + k) + "\n";
+        acc = n;
+    }
+    for (int k = 19; k >= 0; k--) {
+        std::string n = "%f" + std::to_string(500 + k);
+        t += "  " + n + " = AddF " + facc + ", %f" + std::to_string(200 + k) + "\n";
+        facc = n;
+    }
+    t += "  %600 = FToInt " + facc + "\n  %601 = Add " + acc + ", %600\n  Return %601\n}\n";
+    Compiled c(t);
+    ASSERT_COMPILED(c);
+    for (int64_t a : {1LL, -3LL, 1000LL}) {
+        for (int64_t b : {0LL, 7LL}) {
+            int64_t want = a + b + (a * 1 + b);
+            int64_t fsum = 0;
+            for (int k = 0; k < 40; k++) {
+                want += a * (k + 1) + b;
+            }
+            for (int k = 0; k < 20; k++) {
+                fsum += a * (k + 1) + b;
+            }
+            EXPECT_EQ(c.fn<Fn2>()(a, b), want + fsum);
+        }
+    }
+}
+
+TEST(LirCodegen, SpilledValuesAsAddressesAndShiftCounts)
+{
+    // Every operand kind with its vregs in spill slots: force it with 16 values live
+    // across a call (only 5 callee-saved registers).
+    std::string t = "func spilled {\nbb0:\n  %0 = Arg 0\n  %1 = Arg 1\n";
+    for (int k = 0; k < 16; k++) {
+        t += "  %" + std::to_string(10 + k) + " = Add %1, " + std::to_string(k) + "\n";
+    }
+    t += "  %2 = Call @lirtest_add3, 0, 0, 0\n";
+    t += "  %3 = Load64 [%0 + %10*8]\n";          // base and index maybe spilled
+    t += "  Store64 [%0 + %11*8 + 8], %12\n";     // all three maybe spilled
+    t += "  %4 = Shl %13, %14\n";
+    t += "  %5 = Sub %15, %16\n";
+    t += "  %6 = CmpSet lt %17, %18\n";
+    t += "  %7 = Add %3, %4\n  %8 = Add %7, %5\n  %9 = Add %8, %6\n";
+    std::string acc = "%9";
+    for (int k = 19; k < 26; k++) {
+        std::string n = "%" + std::to_string(100 + k);
+        t += "  " + n + " = Add " + acc + ", %" + std::to_string(k) + "\n";
+        acc = n;
+    }
+    t += "  Return " + acc + "\n}\n";
+    Compiled c(t);
+    ASSERT_COMPILED(c);
+    int64_t buf[32] = {0};
+    for (int k = 0; k < 32; k++) {
+        buf[k] = 1000 + k;
+    }
+    int64_t b = 1;
+    int64_t r = c.fn<Fn2>()((int64_t)buf, b);
+    int64_t want = buf[b + 0] + ((b + 3) << (b + 4)) + ((b + 5) - (b + 6)) + 1;
+    for (int k = 19; k < 26; k++) {
+        want += b + (k - 10);
+    }
+    EXPECT_EQ(r, want) << c.allocated();
+    EXPECT_EQ(buf[b + 1 + 1], b + 2);
+}
+
+// -- Deoptimisation ------------------------------------------------------------------------
+
+namespace {
+
+struct FakeFrame {
+    alignas(16) unsigned char bytes[sizeof(_PyInterpreterFrame) + 16 * sizeof(PyObject *)];
+    _PyInterpreterFrame *frame() { return reinterpret_cast<_PyInterpreterFrame *>(bytes); }
+};
+
+}  // namespace
+
+TEST(LirCodegen, DeoptExitWritesTheFrame)
+{
+    PyObject *code = Py_CompileString("a = 1\nb = a + 2\n", "<deopt>", Py_file_input);
+    ASSERT_NE(code, nullptr);
+    PyObject *kept = PyLong_FromLong(123456);
+    PyObject *given = PyLong_FromLong(654321);
+    ASSERT_NE(kept, nullptr);
+    ASSERT_NE(given, nullptr);
+    int off_locals = int(offsetof(_PyInterpreterFrame, localsplus));
+    // localsplus[0] holds a "local"; when it is NULL the guard fails and the exit
+    // stores three stack values: kept (borrowed: the exit increfs it), given (owned),
+    // and a constant.
+    std::string text = "func deopt {\nbb0:\n  %0 = Arg 0\n  %1 = Arg 1\n"
+                       "  %2 = Load64 [%1 + " + std::to_string(off_locals) + "]\n"
+                       "  %3 = Move " + std::to_string((int64_t)kept) + "\n"
+                       "  %4 = Move " + std::to_string((int64_t)given) + "\n"
+                       "  DeoptTest eq %2, %2 deopt(guard, 7, 4, \"LocalIsNull\") "
+                       "[%3@1, %4@2 owned, 77@3]\n"
+                       "  Return %2\n}\n";
+    Compiled c(text);
+    ASSERT_COMPILED(c);
+    EXPECT_NE(c.listing().find("deopt exit: guard \"LocalIsNull\""), std::string::npos)
+        << c.listing();
+
+    FakeFrame ff;
+    memset(ff.bytes, 0, sizeof ff.bytes);
+    _PyInterpreterFrame *frame = ff.frame();
+    frame->f_code = (PyCodeObject *)code;
+    auto body = c.fn<CiJitBody>();
+    Py_ssize_t kept_refs = Py_REFCNT(kept), given_refs = Py_REFCNT(given);
+
+    PyObject *r = body(PyThreadState_Get(), frame);
+    EXPECT_EQ(r, CI_JIT_DEOPT);
+    EXPECT_EQ(frame->localsplus[1], kept);
+    EXPECT_EQ(frame->localsplus[2], given);
+    EXPECT_EQ(frame->localsplus[3], (PyObject *)77);
+    EXPECT_EQ(frame->stacktop, 4);
+    EXPECT_EQ(frame->prev_instr, _PyCode_CODE((PyCodeObject *)code) + 7);
+    EXPECT_EQ(Py_REFCNT(kept), kept_refs + 1);
+    EXPECT_EQ(Py_REFCNT(given), given_refs);
+
+    // With the local set, the guard holds and the body returns it.
+    memset(ff.bytes, 0, sizeof ff.bytes);
+    frame->f_code = (PyCodeObject *)code;
+    frame->localsplus[0] = given;
+    EXPECT_EQ(body(PyThreadState_Get(), frame), given);
+    EXPECT_EQ(frame->stacktop, 0);
+
+    Py_DECREF(kept); // the reference the exit added
+    Py_DECREF(kept);
+    Py_DECREF(given);
+    Py_DECREF(code);
+}
+
+TEST(LirCodegen, ErrorDeoptAfterACall)
+{
+    PyObject *code = Py_CompileString("x = 1\n", "<deopt>", Py_file_input);
+    ASSERT_NE(code, nullptr);
+    // A helper "fails" (returns 0): leave with CI_JIT_DEOPT_ERROR at the raising
+    // instruction, with a value that was live across the call on the stack.
+    std::string off_code = std::to_string(offsetof(_PyInterpreterFrame, f_code));
+    Compiled c("func err {\nbb0:\n  %0 = Arg 0\n  %1 = Arg 1\n"
+               "  %2 = Load64 [%1 + " + off_code + "]\n"
+               "  %3 = Call @lirtest_add3, -1, 1, 0\n"
+               "  DeoptCmp eq %3, 0 deopt(error, 2, 1, \"Raise\") [%2@0 owned]\n"
+               "  Return %3\n}\n");
+    ASSERT_COMPILED(c);
+    FakeFrame ff;
+    memset(ff.bytes, 0, sizeof ff.bytes);
+    _PyInterpreterFrame *frame = ff.frame();
+    frame->f_code = (PyCodeObject *)code;
+    PyObject *r = c.fn<CiJitBody>()(PyThreadState_Get(), frame);
+    EXPECT_EQ(r, CI_JIT_DEOPT_ERROR);
+    EXPECT_EQ(frame->localsplus[0], (PyObject *)frame->f_code);
+    EXPECT_EQ(frame->stacktop, 1);
+    EXPECT_EQ(frame->prev_instr, _PyCode_CODE((PyCodeObject *)code) + 2);
+    Py_DECREF(code);
+}
+
+TEST(LirCodegen, DeoptExitReleasesAndRefcountOps)
+{
+    // AddMem/BranchSubMem are the inline incref/decref; the exit stores one value and
+    // releases two others (one of them NULL), calling _Py_Dealloc for the last reference.
+    PyObject *code = Py_CompileString("x = 1\n", "<deopt>", Py_file_input);
+    ASSERT_NE(code, nullptr);
+    PyObject *stored = PyLong_FromLong(31337);
+    PyObject *kept = PyUnicode_FromString("kept alive by the test");
+    PyObject *dying = PyUnicode_FromString("freed by the exit");
+    int64_t s = (int64_t)stored, k = (int64_t)kept, d = (int64_t)dying;
+    std::string text = "func rel {\nbb0:\n  %0 = Arg 0\n  %1 = Arg 1\n"
+                       "  %2 = Move " + std::to_string(s) + "\n"
+                       "  %3 = Move " + std::to_string(k) + "\n"
+                       "  %4 = Move " + std::to_string(d) + "\n"
+                       "  %5 = Move 0\n"
+                       "  AddMem [%3], 1\n"
+                       "  BranchSubMem ne [%3], 1, bb1, bb2\n"
+                       "bb1:\n"
+                       "  Deopt deopt(guard, 0, 1, \"Release\") [%2@0 owned]"
+                       " release %3, %4, %5\n"
+                       "bb2:\n  Return 0\n}\n";
+    Compiled c(text);
+    ASSERT_COMPILED(c);
+    Py_INCREF(kept); // the exit releases one reference
+    Py_ssize_t kept_refs = Py_REFCNT(kept);
+    FakeFrame ff;
+    memset(ff.bytes, 0, sizeof ff.bytes);
+    _PyInterpreterFrame *frame = ff.frame();
+    frame->f_code = (PyCodeObject *)code;
+    EXPECT_EQ(c.fn<CiJitBody>()(PyThreadState_Get(), frame), CI_JIT_DEOPT);
+    EXPECT_EQ(frame->localsplus[0], stored);
+    EXPECT_EQ(Py_REFCNT(kept), kept_refs - 1);
+    // `dying` had one reference, which the exit released: it is gone (no crash, and the
+    // allocator may hand its memory out again).
+    Py_DECREF(stored);
+    Py_DECREF(kept);
+    Py_DECREF(code);
+}
+
+// -- The C builder API -------------------------------------------------------------------
+
+TEST(LirCodegen, BuiltThroughTheCApi)
+{
+    LirFunc *f = lir_func_new("built");
+    LirBlock *entry = lir_block_new(f);
+    LirBlock *loop = lir_block_new(f);
+    LirBlock *body = lir_block_new(f);
+    LirBlock *done = lir_block_new(f);
+    int n = lir_def(f, entry, LIR_Arg, LIR_GP, 1, lir_imm(0));
+    int one = lir_def(f, entry, LIR_Move, LIR_GP, 1, lir_imm(1));
+    lir_branch(f, entry, loop);
+    int i, acc;
+    LirInstr *pi = lir_phi(f, loop, LIR_GP, 2, &i);
+    LirInstr *pa = lir_phi(f, loop, LIR_GP, 2, &acc);
+    lir_cond_branch(f, loop, LIR_BranchCmp, LIR_CC_LE, lir_vreg(i), lir_vreg(n), body, done);
+    LirOperand args[3] = {lir_vreg(acc), lir_vreg(i), lir_imm(0)};
+    int prod;
+    LirInstr *call = lir_call(f, body, (void *)lirtest_mix, "lirtest_mix", LIR_GP, -1, 3,
+                              args, &prod, nullptr);
+    call->origin_label = "v7 = CallStatic lirtest_mix";
+    int next = lir_def(f, body, LIR_Add, LIR_GP, 2, lir_vreg(i), lir_imm(1));
+    lir_branch(f, body, loop);
+    lir_use(f, done, LIR_Return, 1, lir_vreg(acc));
+    pi->in[0] = lir_vreg(one);
+    pi->targets[0] = entry;
+    pi->in[1] = lir_vreg(next);
+    pi->targets[1] = body;
+    pa->in[0] = lir_vreg(one);
+    pa->targets[0] = entry;
+    pa->in[1] = lir_vreg(prod);
+    pa->targets[1] = body;
+
+    char err[256];
+    ASSERT_EQ(lir_verify(f, err, sizeof err), 0) << err;
+    std::string printed = take(lir_func_print(f));
+    EXPECT_NE(printed.find("Call @lirtest_mix, %3, %2, 0  # v7 = CallStatic lirtest_mix"),
+              std::string::npos)
+        << printed;
+    ASSERT_EQ(lir_regalloc(f, err, sizeof err), 0) << err;
+    CiJitCode code = {};
+    const char *why = nullptr;
+    char *dump = nullptr;
+    ASSERT_EQ(ci_codegen_x86_64(f, &code, &dump, &why), 0) << why;
+    std::string listing = take(dump);
+    EXPECT_NE(listing.find("# v7 = CallStatic lirtest_mix"), std::string::npos) << listing;
+    auto fn = reinterpret_cast<int64_t (*)(int64_t)>(code.body);
+    int64_t want = 1;
+    for (int64_t k = 1; k <= 6; k++) {
+        want = lirtest_mix(want, k, 0);
+    }
+    EXPECT_EQ(fn(6), want);
+    EXPECT_GT(code.code_size, 0u);
+    ci_codegen_release(code.memory);
+    lir_func_free(f);
+}
