@@ -22,8 +22,9 @@
  * When CALL inlines a call to a coroutine function (the interpreter pushes the callee's
  * frame and jumps to it without C recursion) and this pattern follows, the patched
  * interpreter calls Ci_EagerAwait_Mark, which decides whether to run the callee
- * eagerly, and if so marks the new frame with CI_FRAME_EAGER_AWAIT.  Such a frame is an ordinary
- * thread-owned frame, never the entry frame of its eval loop.  Then:
+ * eagerly, and if so marks the new frame with CI_FRAME_EAGER_AWAIT.  Such a frame is
+ * an ordinary thread-owned frame, not the entry frame of its eval loop (except for
+ * awaited calls made from C, at the end of this file).  Then:
  *
  * - RETURN_GENERATOR in it creates nothing: it pushes None (the value a first send()
  *   would push, eaten by the following POP_TOP) and the body runs on.  When the
