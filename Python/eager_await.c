@@ -22,8 +22,9 @@
  * When CALL inlines a call to a coroutine function (the interpreter pushes the callee's
  * frame and jumps to it without C recursion) and this pattern follows, the patched
  * interpreter calls Ci_EagerAwait_Mark, which decides whether to run the callee
- * eagerly, and if so marks the new frame with CI_FRAME_EAGER_AWAIT.  Such a frame is an ordinary
- * thread-owned frame, never the entry frame of its eval loop.  Then:
+ * eagerly, and if so marks the new frame with CI_FRAME_EAGER_AWAIT.  Such a frame is
+ * an ordinary thread-owned frame, not the entry frame of its eval loop (except for
+ * awaited calls made from C, at the end of this file).  Then:
  *
  * - RETURN_GENERATOR in it creates nothing: it pushes None (the value a first send()
  *   would push, eaten by the following POP_TOP) and the body runs on.  When the
@@ -168,23 +169,15 @@ awaiter_send(_PyInterpreterFrame *awaiter)
     return send;
 }
 
-_PyInterpreterFrame *
-Ci_EagerAwait_Suspend(PyThreadState *tstate, _PyInterpreterFrame *frame,
-                      PyObject *yielded)
+/* Move a suspending eager frame into `coro`, made for its function: as
+   RETURN_GENERATOR does, but suspended at this YIELD_VALUE instead of created.  The
+   thread frame keeps its contents, but they now belong to the coroutine. */
+static void
+move_into_coroutine(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                    PyGenObject *coro)
 {
     assert(frame->ci_flags & CI_FRAME_EAGER_AWAIT);
-    assert(!frame->is_entry);
     assert(frame->owner == FRAME_OWNED_BY_THREAD);
-    _PyInterpreterFrame *awaiter = frame->previous;
-    _Py_CODEUNIT *send = awaiter_send(awaiter);
-
-    PyGenObject *coro = (PyGenObject *)_Py_MakeCoro(frame->f_func);
-    if (coro == NULL) {
-        Py_DECREF(yielded);
-        return NULL;
-    }
-    /* Move the frame into the coroutine, as RETURN_GENERATOR does, but suspended at
-       this YIELD_VALUE instead of created. */
     _PyInterpreterFrame *coro_frame = (_PyInterpreterFrame *)coro->gi_iframe;
     _PyFrame_Copy(frame, coro_frame);
     coro_frame->ci_flags = 0;
@@ -201,17 +194,58 @@ Ci_EagerAwait_Suspend(PyThreadState *tstate, _PyInterpreterFrame *frame,
         coro->gi_exc_state.exc_value = handled;
         exc_info->exc_value = NULL;
     }
+    n_suspended++;
+}
 
-    /* The references the frame held now belong to the coroutine: pop without
-       clearing. */
+_PyInterpreterFrame *
+Ci_EagerAwait_Suspend(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                      PyObject *yielded)
+{
+    assert(!frame->is_entry);
+    _PyInterpreterFrame *awaiter = frame->previous;
+    _Py_CODEUNIT *send = awaiter_send(awaiter);
+
+    PyGenObject *coro = (PyGenObject *)_Py_MakeCoro(frame->f_func);
+    if (coro == NULL) {
+        Py_DECREF(yielded);
+        return NULL;
+    }
+    move_into_coroutine(tstate, frame, coro);
+    /* Pop without clearing: the references are the coroutine's now. */
     _PyThreadState_PopFrame(tstate, frame);
 
     /* The awaiter looks as if its SEND had received `yielded` from the coroutine. */
     _PyFrame_StackPush(awaiter, (PyObject *)coro);
     _PyFrame_StackPush(awaiter, yielded);
     awaiter->prev_instr = send;
-    n_suspended++;
     return awaiter;
+}
+
+PyObject *
+Ci_EagerAwait_SuspendEntry(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                           PyObject *yielded)
+{
+    assert(frame->is_entry);
+    PyObject *coro = _Py_MakeCoro(frame->f_func);
+    if (coro == NULL) {
+        Py_DECREF(yielded);
+        return NULL;
+    }
+    PyObject *handle = Ci_PyWaitHandle_New(Py_NewRef(coro), yielded);
+    if (handle == NULL) {
+        Py_DECREF(coro);
+        return NULL;
+    }
+    move_into_coroutine(tstate, frame, (PyGenObject *)coro);
+    Py_DECREF(coro);
+    /* The caller (eager_call_function) clears and pops this frame: leave it empty
+       but valid, as RETURN_GENERATOR leaves an entry frame. */
+    frame->stacktop = 0;
+    frame->f_locals = NULL;
+    frame->frame_obj = NULL;
+    Py_INCREF(frame->f_func);
+    Py_INCREF(frame->f_code);
+    return handle;
 }
 
 void
@@ -309,24 +343,51 @@ is_await_aware(vectorcallfunc entry)
     return 0;
 }
 
-/* Step a coroutine just created by the call, as the first send() of the await would. */
-static Ci_AwaitStatus
-start_coroutine(PyObject *coro, PyObject **result, PyObject **yielded)
+/* From ceval.c (patches/0002). */
+extern _PyInterpreterFrame *_PyEvalFramePushAndInit(
+    PyThreadState *tstate, PyFunctionObject *func, PyObject *locals,
+    PyObject *const *args, size_t argcount, PyObject *kwnames);
+extern void _PyEvalFrameClearAndPop(PyThreadState *tstate,
+                                    _PyInterpreterFrame *frame);
+
+/* Run a Python coroutine function's body eagerly, as the entry frame of a new eval
+   loop: what _PyEval_Vector does for any call, with the frame marked eager.  Returns
+   the result, a wait handle if it suspended, or NULL. */
+static PyObject *
+eager_call_function(PyThreadState *tstate, PyFunctionObject *func,
+                    PyObject *const *args, size_t nargs, PyObject *kwnames)
 {
-    PyObject *value;
-    PySendResult status = PyIter_Send(coro, Py_None, &value);
-    if (status == PYGEN_ERROR) {
-        Py_DECREF(coro);
-        return CI_AWAIT_ERROR;
+    /* _PyEvalFramePushAndInit consumes references to func and the arguments. */
+    Py_INCREF(func);
+    size_t total = nargs + (kwnames ? (size_t)PyTuple_GET_SIZE(kwnames) : 0);
+    for (size_t i = 0; i < total; i++) {
+        Py_INCREF(args[i]);
     }
-    if (status == PYGEN_RETURN) {
-        Py_DECREF(coro);
-        *result = value;
-        return CI_AWAIT_DONE;
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    PyObject *locals = (code->co_flags & CO_OPTIMIZED) ? NULL : func->func_globals;
+    _PyInterpreterFrame *frame = _PyEvalFramePushAndInit(
+        tstate, func, locals, args, nargs, kwnames);
+    if (frame == NULL) {
+        return NULL;
     }
-    *result = coro;
-    *yielded = value;
-    return CI_AWAIT_SUSPENDED;
+    frame->ci_flags = CI_FRAME_EAGER_AWAIT;
+    _Py_CODEUNIT *first = _PyCode_CODE(code);
+    if (_Py_OPCODE(first[0]) == RETURN_GENERATOR) {
+        frame->prev_instr = first + 1;
+    }
+    PyObject *res = _PyEval_EvalFrame(tstate, frame, 0);
+    _PyEvalFrameClearAndPop(tstate, frame);
+    if (res == NULL) {
+        n_raised++;
+        if (_PyErr_ExceptionMatches(tstate, PyExc_StopIteration)) {
+            _PyErr_FormatFromCause(PyExc_RuntimeError, "%s",
+                                   "coroutine raised StopIteration");
+        }
+    }
+    else if (!Ci_PyWaitHandle_CheckExact(res)) {
+        n_returned++;
+    }
+    return res;
 }
 
 Ci_AwaitStatus
@@ -354,16 +415,29 @@ Ci_PyObject_CallAwaited(PyObject *callable, PyObject *const *args, size_t nargsf
         *result = res;
         return CI_AWAIT_DONE;
     }
-    int eager = PyFunction_Check(callable)
-        && (((PyCodeObject *)PyFunction_GET_CODE(callable))->co_flags
-            & (CO_COROUTINE | CO_GENERATOR | CO_ASYNC_GENERATOR)) == CO_COROUTINE
-        && eager_allowed(tstate);
+    if (entry == _PyFunction_Vectorcall
+            && (((PyCodeObject *)PyFunction_GET_CODE(callable))->co_flags
+                & (CO_COROUTINE | CO_GENERATOR | CO_ASYNC_GENERATOR)) == CO_COROUTINE
+            && eager_allowed(tstate)) {
+        PyObject *res = eager_call_function(tstate, (PyFunctionObject *)callable,
+                                            args, PyVectorcall_NARGS(nargsf),
+                                            kwnames);
+        if (res == NULL) {
+            return CI_AWAIT_ERROR;
+        }
+        if (Ci_PyWaitHandle_CheckExact(res)) {
+            Ci_PyWaitHandle *wh = (Ci_PyWaitHandle *)res;
+            *result = Py_NewRef(wh->wh_coro);
+            *yielded = Py_NewRef(wh->wh_waiter);
+            Py_DECREF(res);
+            return CI_AWAIT_SUSPENDED;
+        }
+        *result = res;
+        return CI_AWAIT_DONE;
+    }
     PyObject *res = PyObject_Vectorcall(callable, args, nargsf, kwnames);
     if (res == NULL) {
         return CI_AWAIT_ERROR;
-    }
-    if (eager && PyCoro_CheckExact(res)) {
-        return start_coroutine(res, result, yielded);
     }
     *result = res;
     return CI_AWAIT_LAZY;

@@ -88,6 +88,13 @@ extern _PyInterpreterFrame *Ci_EagerAwait_Suspend(PyThreadState *tstate,
                                                   _PyInterpreterFrame *frame,
                                                   PyObject *yielded);
 
+/* YIELD_VALUE in an eager entry frame (an awaited call from C): move the frame into a
+   coroutine and return a wait handle for it and `yielded` (consumed), leaving the
+   thread frame empty for its caller to pop; NULL with an exception set on error. */
+extern PyObject *Ci_EagerAwait_SuspendEntry(PyThreadState *tstate,
+                                            _PyInterpreterFrame *frame,
+                                            PyObject *yielded);
+
 /* RETURN_VALUE from an eager frame, after unlinking it: the awaiting frame continues
    after its await loop. */
 extern void Ci_EagerAwait_Return(_PyInterpreterFrame *dying,

@@ -538,9 +538,14 @@ class AwaitedCallTests(unittest.TestCase):
         self.assertEqual(results[1], ((1, 1), []))
 
     def test_c_api_call_awaited(self):
-        self.assertEqual(cinder._call_awaited(double, 4), ("done", 8, None))
-        status, coro, yielded = cinder._call_awaited(double_later, x=1)
+        with Stats() as s:
+            self.assertEqual(cinder._call_awaited(double, 4), ("done", 8, None))
+        self.assertEqual((s.returned, s.suspended), (1, 0))
+        with Stats() as s:
+            status, coro, yielded = cinder._call_awaited(double_later, x=1)
+        self.assertEqual((s.returned, s.suspended), (0, 1))
         self.assertEqual((status, yielded), ("suspended", ("wait", 1)))
+        self.assertEqual(inspect.getcoroutinestate(coro), inspect.CORO_SUSPENDED)
         with self.assertRaises(StopIteration) as cm:
             coro.send(5)
         self.assertEqual(cm.exception.value, 7)
@@ -553,6 +558,24 @@ class AwaitedCallTests(unittest.TestCase):
             self.assertEqual(drive(aw), (2, []))
         with self.assertRaises(ZeroDivisionError):
             cinder._call_awaited(lambda: 1 / 0)
+
+        async def stops():
+            raise StopIteration
+
+        async def handles():
+            try:
+                raise KeyError
+            except KeyError:
+                await suspend()
+                return sys.exc_info()[0]
+        with self.assertRaisesRegex(RuntimeError, "coroutine raised StopIteration"):
+            cinder._call_awaited(stops)
+        status, coro, _ = cinder._call_awaited(handles)
+        self.assertEqual(status, "suspended")
+        self.assertIsNone(sys.exc_info()[0])
+        with self.assertRaises(StopIteration) as cm:
+            coro.send(None)
+        self.assertIs(cm.exception.value, KeyError)
 
 
 class AsyncioAwaitTests(unittest.TestCase):
