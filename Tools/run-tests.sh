@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Run CPython's test suite, which includes our Lib/test/test_cinder*.py, with one interpreter:
-#   Tools/run-tests.sh PYTHON [regrtest options...]
+#   Tools/run-tests.sh "PYTHON [interpreter options]" [regrtest options...]
+# for example Tools/run-tests.sh "./python -X jit" test_cinderjit
 # Tests listed in Tools/test-skips.txt (each with its reason) are left out. The same command
 # runs stock CPython (build/stock/python) for comparison.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 1 ] || { echo "usage: Tools/run-tests.sh PYTHON [regrtest options]" >&2; exit 2; }
-py=$1
+read -r -a py <<<"$1"
 shift
 
 # The suite compares child processes' environments with its own: variables that the caller's
@@ -25,9 +26,11 @@ done <"$top/Tools/test-skips.txt"
 
 # A shell started in the background ignores SIGINT and cannot undo that; the interpreter
 # restores the default before exec'ing regrtest, as the tests of Ctrl-C handling need.
-exec "$py" -c '
+# Interpreter options go through argv so that the exec'ed interpreter gets them too;
+# regrtest passes them on to its workers.
+exec "${py[@]}" -c '
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.execv(sys.executable, [sys.executable] + sys.argv[1:])' \
-    -m test -j0 -w --timeout=900 -u all,-largefile,-audio,-gui,-network,-urlfetch,-cpu \
+    "${py[@]:1}" -m test -j0 -w --timeout=900 -u all,-largefile,-audio,-gui,-network,-urlfetch,-cpu \
     ${skips[@]+"${skips[@]}"} "$@"

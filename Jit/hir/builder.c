@@ -32,6 +32,8 @@
 
 typedef struct {
     int op;       /* base opcode (specialisations undone) */
+    int spec_op;  /* the opcode as the specialising interpreter left it */
+    const _Py_CODEUNIT *cache;  /* its inline cache */
     int oparg;    /* with EXTENDED_ARG folded in */
     int offset;   /* code units from the start, of the opcode itself */
     int next;     /* offset of the next instruction (after its caches) */
@@ -45,9 +47,11 @@ bc_decode(const _Py_CODEUNIT *code, int *pos)
     int oparg = 0;
     int op;
     int start = *pos;
+    int spec_op;
     for (;;) {
         _Py_CODEUNIT word = code[*pos];
-        op = _PyOpcode_Deopt[_Py_OPCODE(word)];
+        spec_op = _Py_OPCODE(word);
+        op = _PyOpcode_Deopt[spec_op];
         oparg = (oparg << 8) | _Py_OPARG(word);
         (*pos)++;
         if (op != EXTENDED_ARG) {
@@ -55,6 +59,8 @@ bc_decode(const _Py_CODEUNIT *code, int *pos)
         }
     }
     bi.op = op;
+    bi.spec_op = spec_op;
+    bi.cache = code + *pos;
     bi.oparg = oparg;
     bi.offset = *pos - 1;
     bi.next = *pos + _PyOpcode_Caches[op];
@@ -442,6 +448,55 @@ bld_cond_branch(Builder *bd, HirInstr *cond, HirBlock **on_true, HirBlock **on_f
     br->target[1] = *on_false;
 }
 
+/* -- Profiles: the specialising interpreter's inline caches ------------------------------ */
+
+static uint32_t
+bld_u32(const _Py_CODEUNIT *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 16);
+}
+
+/* Copy what the inline cache of `bi` says into i->cache. */
+static void
+bld_read_cache(BcInstr bi, HirInstr *i)
+{
+    const _Py_CODEUNIT *c = bi.cache;
+    switch (bi.spec_op) {
+    case LOAD_ATTR_INSTANCE_VALUE:
+    case STORE_ATTR_INSTANCE_VALUE: {
+        const _PyAttrCache *ac = (const _PyAttrCache *)c;
+        i->cache.kind = HIR_CACHE_INSTANCE_VALUE;
+        i->cache.version = bld_u32(ac->version);
+        i->cache.index = ac->index;
+        break;
+    }
+    case LOAD_METHOD_WITH_VALUES:
+    case LOAD_METHOD_NO_DICT: {
+        const _PyLoadMethodCache *mc = (const _PyLoadMethodCache *)c;
+        i->cache.kind = bi.spec_op == LOAD_METHOD_WITH_VALUES ? HIR_CACHE_METHOD_VALUES
+                                                              : HIR_CACHE_METHOD_NO_DICT;
+        i->cache.version = bld_u32(mc->type_version);
+        i->cache.version2 = bld_u32(mc->keys_version);
+        uintptr_t descr = 0;
+        memcpy(&descr, mc->descr, sizeof(descr));
+        i->cache.descr = (PyObject *)descr;
+        break;
+    }
+    case LOAD_GLOBAL_MODULE:
+    case LOAD_GLOBAL_BUILTIN: {
+        const _PyLoadGlobalCache *gc = (const _PyLoadGlobalCache *)c;
+        i->cache.kind = bi.spec_op == LOAD_GLOBAL_MODULE ? HIR_CACHE_GLOBAL_MODULE
+                                                         : HIR_CACHE_GLOBAL_BUILTIN;
+        i->cache.version = bld_u32(gc->module_keys_version);
+        i->cache.version2 = gc->builtin_keys_version;
+        i->cache.index = gc->index;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
 /* -- Instructions ----------------------------------------------------------------------- */
 
 static HirInstr *
@@ -500,6 +555,11 @@ bld_pop_jump(Builder *bd, BcInstr bi, int target, int fallthrough)
     HirBlock *t, *f;
     bld_cond_branch(bd, cond, &t, &f);
     bd->cur = jump_if_true ? t : f;
+    if (bi.op == POP_JUMP_BACKWARD_IF_FALSE || bi.op == POP_JUMP_BACKWARD_IF_TRUE
+        || bi.op == POP_JUMP_BACKWARD_IF_NONE || bi.op == POP_JUMP_BACKWARD_IF_NOT_NONE) {
+        /* A taken backward jump polls the eval breaker, as in the interpreter. */
+        bld_emit_fs(bd, HIR_CheckEvalBreaker, 0, bi.offset);
+    }
     if (bld_jump_to(bd, target) < 0) {
         return -1;
     }
@@ -588,12 +648,14 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         }
         v = bld_emit_fs(bd, HIR_LoadGlobal, 0, off);
         v->name = PyTuple_GET_ITEM(co->co_names, bi.oparg >> 1);
+        bld_read_cache(bi, v);
         bld_push(bd, v);
         return 0;
     case LOAD_ATTR:
         v = bld_emit_fs(bd, HIR_LoadAttr, 1, off);
         v->in[0] = bld_pop(bd);
         v->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
+        bld_read_cache(bi, v);
         bld_push(bd, v);
         return 0;
     case STORE_ATTR:
@@ -601,11 +663,13 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         c->in[0] = bld_pop(bd);   /* owner */
         c->in[1] = bld_pop(bd);   /* value */
         c->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
+        bld_read_cache(bi, c);
         return 0;
     case LOAD_METHOD:
         v = bld_emit_fs(bd, HIR_LoadMethod, 1, off);
         v->in[0] = bld_pop(bd);
         v->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
+        bld_read_cache(bi, v);
         a = bld_emit(bd, HIR_GetSecondOutput, 1);
         a->in[0] = v;
         bld_push(bd, v);
@@ -629,8 +693,28 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         bld_push(bd, c);
         return 0;
     }
+    case COMPARE_OP: {
+        /* A comparison whose result only feeds the next jump's truth test becomes one
+           operation with a C result: no bool object in between. */
+        int pos = bi.next;
+        BcInstr nx = bi.next < bd->ncode ? bc_decode(bd->bc, &pos) : bi;
+        bool fused = bi.next < bd->ncode && bd->block_at[bi.next] < 0
+                     && (nx.op == POP_JUMP_FORWARD_IF_FALSE || nx.op == POP_JUMP_FORWARD_IF_TRUE
+                         || nx.op == POP_JUMP_BACKWARD_IF_FALSE
+                         || nx.op == POP_JUMP_BACKWARD_IF_TRUE);
+        if (fused) {
+            c = bld_emit_fs(bd, HIR_CompareBool, 2, off);
+            c->in[1] = bld_pop(bd);
+            c->in[0] = bld_pop(bd);
+            c->index = bi.oparg;
+            v = bld_emit(bd, HIR_BoxBool, 1);
+            v->in[0] = c;
+            bld_push(bd, v);
+            return 0;
+        }
+    }
+        /* fall through */
     case BINARY_OP:
-    case COMPARE_OP:
         c = bld_emit_fs(bd, bi.op == BINARY_OP ? HIR_BinaryOp : HIR_Compare, 2, off);
         c->in[1] = bld_pop(bd);
         c->in[0] = bld_pop(bd);
@@ -715,6 +799,101 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
             v->index = k;
             bld_push(bd, v);
         }
+        return 0;
+    case LIST_EXTEND:
+    case SET_ADD:
+        v = bld_pop(bd);
+        c = bld_emit_fs(bd, bi.op == LIST_EXTEND ? HIR_ListExtend : HIR_SetAdd, 2, off);
+        c->in[0] = bd->stack[bd->depth - bi.oparg];
+        c->in[1] = v;
+        return 0;
+    case MAP_ADD:
+        v = bld_pop(bd);
+        a = bld_pop(bd);
+        c = bld_emit_fs(bd, HIR_MapAdd, 3, off);
+        c->in[0] = bd->stack[bd->depth - bi.oparg];
+        c->in[1] = a;
+        c->in[2] = v;
+        return 0;
+    case LIST_TO_TUPLE:
+        c = bld_emit_fs(bd, HIR_ListToTuple, 1, off);
+        c->in[0] = bld_pop(bd);
+        bld_push(bd, c);
+        return 0;
+    case BUILD_STRING:
+    case BUILD_SLICE: {
+        c = bld_emit_fs(bd, bi.op == BUILD_STRING ? HIR_BuildString : HIR_BuildSlice,
+                        bi.oparg, off);
+        for (int k = bi.oparg - 1; k >= 0; k--) {
+            c->in[k] = bld_pop(bd);
+        }
+        bld_push(bd, c);
+        return 0;
+    }
+    case FORMAT_VALUE: {
+        int n = (bi.oparg & FVS_MASK) == FVS_HAVE_SPEC ? 2 : 1;
+        c = bld_emit_fs(bd, HIR_FormatValue, n, off);
+        for (int k = n - 1; k >= 0; k--) {
+            c->in[k] = bld_pop(bd);
+        }
+        c->index = bi.oparg & FVC_MASK;
+        bld_push(bd, c);
+        return 0;
+    }
+    case LOAD_ASSERTION_ERROR:
+        bld_push(bd, bld_const_obj(bd, PyExc_AssertionError));
+        return 0;
+    case DELETE_SUBSCR:
+        c = bld_emit_fs(bd, HIR_DeleteSubscr, 2, off);
+        c->in[1] = bld_pop(bd);
+        c->in[0] = bld_pop(bd);
+        return 0;
+    case DELETE_ATTR:
+    case STORE_GLOBAL:
+        c = bld_emit_fs(bd, bi.op == DELETE_ATTR ? HIR_DeleteAttr : HIR_StoreGlobal, 1, off);
+        c->in[0] = bld_pop(bd);
+        c->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
+        return 0;
+    case MAKE_FUNCTION: {
+        int n = 1 + ((bi.oparg & 8) != 0) + ((bi.oparg & 4) != 0) + ((bi.oparg & 2) != 0)
+                + ((bi.oparg & 1) != 0);
+        c = bld_emit_fs(bd, HIR_MakeFunction, n, off);
+        for (int k = 0; k < n; k++) {
+            c->in[k] = bld_pop(bd);   /* the code object, then the extras, as popped */
+        }
+        c->index = bi.oparg;
+        bld_push(bd, c);
+        return 0;
+    }
+    case CALL_FUNCTION_EX: {
+        /* Arguments that are not already a tuple (and keywords not already a dict) need
+           the interpreter's conversions and messages: leave for it when they are not. */
+        int n = (bi.oparg & 1) ? 3 : 2;
+        HirInstr *in[3];
+        for (int k = n - 1; k >= 0; k--) {
+            in[k] = bd->stack[bd->depth - n + k];
+        }
+        for (int k = 1; k < n; k++) {
+            HirInstr *g = bld_emit_fs(bd, HIR_GuardType, 1, off);
+            g->in[0] = in[k];
+            g->param = hir_type(k == 1 ? HT_TupleExact : HT_DictExact);
+            in[k] = g;
+        }
+        c = bld_emit_fs(bd, HIR_CallEx, n, off);
+        for (int k = 0; k < n; k++) {
+            c->in[k] = in[k];
+        }
+        bd->depth -= n + 1;   /* and the NULL below the callable */
+        bld_push(bd, c);
+        return 0;
+    }
+    case BEFORE_WITH:
+        v = bld_emit_fs(bd, HIR_BeforeWith, 1, off);
+        v->in[0] = bld_pop(bd);
+        a = bld_emit(bd, HIR_GetSecondOutput, 1);
+        a->in[0] = v;
+        bld_push(bd, v);   /* __exit__, bound */
+        bld_push(bd, a);   /* what __enter__ returned */
         return 0;
     case GET_ITER:
         c = bld_emit_fs(bd, HIR_GetIter, 1, off);
@@ -817,6 +996,14 @@ bld_refuse_code(PyCodeObject *co)
     }
     if (!(co->co_flags & CO_OPTIMIZED)) {
         return "module or class body";
+    }
+    /* Guards resume the interpreter at their instruction; with more than 256 locals a
+       LOAD_FAST may carry an EXTENDED_ARG prefix that resuming would skip. */
+    if (co->co_nlocalsplus > 255) {
+        return "more than 255 locals";
+    }
+    if (Py_SIZE(co) > 20000) {
+        return "function too large";
     }
     return NULL;
 }
@@ -941,17 +1128,23 @@ hir_build(JitArena *arena, PyFunctionObject *pyfunc, const char *name, const cha
     }
     bld_bound_locals(&bd, post, count, entry_bound);
 
-    /* The entry block: poll the eval breaker as RESUME does, and define the locals. */
+    /* The entry block defines the locals. (RESUME_JIT polls the eval breaker before it
+       enters compiled code, as RESUME does.) */
     HirBlock *entry = bld_new_block(&bd, NULL, 0);
     bd.cur = entry;
-    bld_emit_fs(&bd, HIR_CheckEvalBreaker, 0, bd.resume_offset);
     for (int i = 0; i < bd.nlocals; i++) {
         _PyLocals_Kind kind = _PyLocals_GetKind(co->co_localspluskinds, i);
         HirInstr *v;
         if (i < nargs || (kind & (CO_FAST_CELL | CO_FAST_FREE))) {
             v = bld_emit(&bd, HIR_LoadLocal, 0);
             v->index = i;
-            v->param = hir_type((kind & (CO_FAST_CELL | CO_FAST_FREE)) ? HT_Cell : HT_Object);
+            int first_star = co->co_argcount + co->co_kwonlyargcount;
+            bool varargs = (co->co_flags & CO_VARARGS) && i == first_star;
+            bool varkw = (co->co_flags & CO_VARKEYWORDS)
+                         && i == first_star + ((co->co_flags & CO_VARARGS) != 0);
+            v->param = hir_type((kind & (CO_FAST_CELL | CO_FAST_FREE)) ? HT_Cell
+                                : varargs ? HT_TupleExact
+                                : varkw ? HT_DictExact : HT_Object);
         }
         else {
             v = bld_const(&bd, hir_type(HT_Nullptr));

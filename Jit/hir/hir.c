@@ -98,6 +98,10 @@ jit_arena_free(JitArena *arena)
 #define OUT_CInt64 HO_FIXED, HT_CInt64
 #define OUT_CBool HO_FIXED, HT_CBool
 #define OUT_TupleExact HO_FIXED, HT_TupleExact
+#define OUT_StrExact HO_FIXED, HT_StrExact
+#define OUT_Str HO_FIXED, HT_Str
+#define OUT_Slice HO_FIXED, HT_Slice
+#define OUT_Func HO_FIXED, HT_Func
 #define OUT_ListExact HO_FIXED, HT_ListExact
 #define OUT_SetExact HO_FIXED, HT_SetExact
 #define OUT_DictExact HO_FIXED, HT_DictExact
@@ -228,6 +232,7 @@ ht_spec_equal(HirType a, HirType b)
     case HS_NONE:
         return true;
     case HS_OBJECT:
+    case HS_OPAQUE:
         return a.value.obj == b.value.obj;
     case HS_INT:
         return a.value.i == b.value.i;
@@ -339,6 +344,9 @@ hir_type_format(HirType t, char *buf, size_t size)
     if (t.spec == HS_INT) {
         snprintf(buf + len, size - len, "[%lld]", (long long)t.value.i);
     }
+    else if (t.spec == HS_OPAQUE) {
+        snprintf(buf + len, size - len, "[<%s>]", PyUnicode_AsUTF8(t.value.obj));
+    }
     else if (t.spec == HS_OBJECT) {
         PyObject *obj = t.value.obj;
         PyObject *r = NULL;
@@ -346,7 +354,7 @@ hir_type_format(HirType t, char *buf, size_t size)
             || PyBool_Check(obj) || PyFloat_CheckExact(obj)) {
             r = PyObject_Repr(obj);
         }
-        if (r != NULL && PyUnicode_GET_LENGTH(r) <= 40) {
+        if (r != NULL && PyUnicode_GET_LENGTH(r) <= 60 && PyUnicode_IS_ASCII(r)) {
             snprintf(buf + len, size - len, "[%s]", PyUnicode_AsUTF8(r));
         }
         else if (PyType_Check(obj)) {
@@ -359,6 +367,48 @@ hir_type_format(HirType t, char *buf, size_t size)
         Py_XDECREF(r);
         PyErr_Clear();
     }
+}
+
+/* The str a repr() of a str spells, for the ASCII reprs the printer writes. */
+static PyObject *
+ht_unrepr(const char *s, size_t n)
+{
+    if (n < 2 || (s[0] != '\'' && s[0] != '"') || s[n - 1] != s[0]) {
+        return NULL;
+    }
+    char *out = PyMem_Malloc(n);
+    if (out == NULL) {
+        return NULL;
+    }
+    size_t k = 0;
+    for (size_t i = 1; i + 1 < n; i++) {
+        char c = s[i];
+        if (c == '\\' && i + 2 < n) {
+            char e = s[++i];
+            switch (e) {
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case 'r': c = '\r'; break;
+            case 'x': {
+                unsigned v = 0;
+                for (int d = 0; d < 2 && i + 2 < n; d++) {
+                    char h = s[++i];
+                    v = v * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+                }
+                c = (char)v;
+                break;
+            }
+            default: c = e; break;
+            }
+        }
+        out[k++] = c;
+    }
+    PyObject *str = PyUnicode_DecodeLatin1(out, (Py_ssize_t)k, NULL);
+    PyMem_Free(out);
+    if (str != NULL) {
+        PyUnicode_InternInPlace(&str);
+    }
+    return str;
 }
 
 static bool
@@ -405,7 +455,7 @@ hir_type_parse(const char *text, HirType *out)
     if (vlen == 0 || br[vlen] != ']') {
         return false;
     }
-    char value[128];
+    char value[256];
     if (vlen - 1 >= sizeof(value)) {
         return false;
     }
@@ -430,11 +480,18 @@ hir_type_parse(const char *text, HirType *out)
     else if (strcmp(value, "False") == 0) {
         obj = Py_NewRef(Py_False);
     }
-    else if (value[0] == '\'' && value[strlen(value) - 1] == '\'' && strlen(value) >= 2) {
+    else if (value[0] == '\'' || value[0] == '"') {
+        obj = ht_unrepr(value, strlen(value));
+    }
+    else if (value[0] == '<' && value[strlen(value) - 1] == '>') {
         obj = PyUnicode_FromStringAndSize(value + 1, (Py_ssize_t)strlen(value) - 2);
-        if (obj != NULL) {
-            PyUnicode_InternInPlace(&obj);
+        if (obj == NULL) {
+            PyErr_Clear();
+            return false;
         }
+        out->spec = HS_OPAQUE;
+        out->value.obj = obj;
+        return true;
     }
     else {
         char *end;

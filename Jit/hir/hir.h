@@ -39,7 +39,9 @@ enum {
 #include "Jit/hir/hir_types.def"
 };
 
-typedef enum { HS_NONE, HS_OBJECT, HS_INT } HirSpecKind;
+/* HS_OPAQUE: an object the text form cannot recreate (a code object, a type, ...); the
+   parser keeps its printed label (a str) as the value. Never compiled. */
+typedef enum { HS_NONE, HS_OBJECT, HS_INT, HS_OPAQUE } HirSpecKind;
 
 /* A set of basic types, optionally specialised to one known value. A known object is a
    borrowed pointer kept alive by the code object being compiled (a constant) or by the
@@ -189,6 +191,17 @@ struct HirInstr {
     PyObject *name;         /* attribute/global name or keyword-names tuple (borrowed) */
     HirBlock *target[2];    /* Branch: target[0]; CondBranch: true, false */
     HirFrameState *fs;      /* instructions with DEOPT or RAISE */
+    /* What the interpreter's inline cache knew when the function was built (its
+       specialised form of the bytecode): helpers try that fast path first and fall back
+       to the generic one, so a stale cache costs a check, never correctness. All zero
+       when the instruction was not specialised. Not printed: versions differ per run. */
+    struct {
+        int kind;           /* HIR_CACHE_* */
+        uint32_t version;   /* type version, or globals keys version */
+        uint32_t version2;  /* instance keys version, or builtins keys version */
+        uint32_t index;     /* values index, or dict entry index */
+        PyObject *descr;    /* LOAD_METHOD's method, valid while the type version holds */
+    } cache;
     void *backend;          /* scratch for later stages */
 };
 
@@ -216,6 +229,16 @@ struct HirFunc {
     int nblocks;
     int next_instr_id;
     int next_block_id;
+};
+
+/* Which specialised form an instruction's inline cache held (HirInstr.cache.kind). */
+enum {
+    HIR_CACHE_NONE,
+    HIR_CACHE_INSTANCE_VALUE,   /* LOAD_ATTR / STORE_ATTR on a managed-dict instance */
+    HIR_CACHE_METHOD_VALUES,    /* LOAD_METHOD, instance without its own dict */
+    HIR_CACHE_METHOD_NO_DICT,   /* LOAD_METHOD, instances have no dict */
+    HIR_CACHE_GLOBAL_MODULE,    /* LOAD_GLOBAL found in the globals */
+    HIR_CACHE_GLOBAL_BUILTIN,   /* LOAD_GLOBAL found in the builtins */
 };
 
 HirFunc *hir_func_new(JitArena *arena, const char *name);

@@ -1,7 +1,8 @@
 /* The HIR pipeline: the passes in order, and the one runner that dumps, times and verifies
    each of them.
 
-     build (builder.c) -> simplify -> dead code elimination -> refcount insertion -> LIR
+     build (builder.c) -> simplify -> dead code elimination -> refcount insertion
+       -> clean cfg -> lowering to LIR
 
    simplify                 folds what the types decide: constant comparisons and truth
                             tests, branches on constants, guards and checks whose input
@@ -9,7 +10,10 @@
    dead_code_elimination    removes pure instructions whose results are unused, and blocks
                             no longer reachable.
    refcount_insertion       adds every Incref/Decref and tells deopt exits what they own.
-                            Runs last: every other pass works on refcount-free HIR. */
+                            Runs after every optimisation: they work on refcount-free HIR.
+   clean_cfg                removes blocks that only jump and merges straight-line chains;
+                            after refcount insertion, which relies on the builder's edge
+                            blocks. */
 
 #include "Jit/hir/passes.h"
 
@@ -25,6 +29,7 @@ static const HirPass hir_passes[] = {
     {"simplify", hir_simplify},
     {"dead_code_elimination", hir_dead_code_elimination},
     {"refcount_insertion", hir_refcount_insertion},
+    {"clean_cfg", hir_clean_cfg},
 };
 
 static const HirPass *

@@ -22,5 +22,7 @@ void hir_simplify(HirFunc *func);
 void hir_dead_code_elimination(HirFunc *func);
 /* refcount_insertion.c */
 void hir_refcount_insertion(HirFunc *func);
+/* clean_cfg.c */
+void hir_clean_cfg(HirFunc *func);
 
 #endif /* CINDER_JIT_HIR_PASSES_H */

@@ -48,6 +48,8 @@ typedef struct {
     int words;
     uint64_t *live_in;      /* per block (by rpo index), `words` words each */
     uint64_t *live_out;
+    uint64_t *stolen;       /* scratch sets for one instruction, empty between uses */
+    uint64_t *seen;
 } Rc;
 
 static HirInstr *
@@ -219,7 +221,7 @@ rc_liveness(Rc *rc, HirBlock **rpo, int nblocks)
     }
 }
 
-/* Insert x after i, but never between a LoadMethod and its GetSecondOutput. */
+/* Insert x after i, but never between a two-result instruction and its GetSecondOutput. */
 static void
 rc_insert_after(HirInstr *i, HirInstr *x)
 {
@@ -353,7 +355,7 @@ rc_insert_block(Rc *rc, HirBlock *b, uint64_t *live)
     for (int k = 0; k < ns; k++) {
         int p = rc_pred_index(succ[k], b);
         const uint64_t *succ_in = rc->live_in + (size_t)succ[k]->rpo_index * (size_t)rc->words;
-        uint64_t *given = jit_arena_alloc(rc->func->arena, wbytes);
+        uint64_t *given = rc->seen;
         for (HirInstr *phi = succ[k]->first; phi && phi->op == HIR_Phi; phi = phi->next) {
             if (p < 0 || p >= phi->nin || rc_slot(rc, phi) < 0) {
                 continue;
@@ -368,6 +370,7 @@ rc_insert_block(Rc *rc, HirBlock *b, uint64_t *live)
             }
             bs_set(given, r);
         }
+        memset(given, 0, wbytes);
     }
 
     for (HirInstr *i = b->last; i && i->op != HIR_Phi;) {
@@ -381,14 +384,11 @@ rc_insert_block(Rc *rc, HirBlock *b, uint64_t *live)
             rc_annotate_exit(rc, i, live);
         }
         /* Stolen inputs: hand over on the last use, else a new reference. */
-        uint64_t *stolen = NULL;
+        uint64_t *stolen = rc->stolen, *seen = rc->seen;
         for (int k = 0; k < i->nin; k++) {
             int r = rc_slot(rc, i->in[k]);
             if (r < 0 || !rc_steals(i, k)) {
                 continue;
-            }
-            if (stolen == NULL) {
-                stolen = jit_arena_alloc(rc->func->arena, wbytes);
             }
             if (rc->kind[r] != RC_OWNED || bs_has(live, r) || bs_has(stolen, r)) {
                 hir_instr_insert_before(i, rc_new_incref(rc, i->in[k]));
@@ -396,17 +396,25 @@ rc_insert_block(Rc *rc, HirBlock *b, uint64_t *live)
             bs_set(stolen, r);
         }
         /* Other uses: release an owned root after its last use. */
-        uint64_t *seen = jit_arena_alloc(rc->func->arena, wbytes);
-        for (int k = 0; k < i->nin + (i->fs ? i->fs->nstack : 0); k++) {
+        int nuses = i->nin + (i->fs ? i->fs->nstack : 0);
+        for (int k = 0; k < nuses; k++) {
             HirInstr *v = k < i->nin ? i->in[k] : i->fs->stack[k - i->nin];
             int r = rc_slot(rc, v);
             if (r < 0 || rc->kind[r] != RC_OWNED || bs_has(live, r) || bs_has(seen, r)
-                || (stolen && bs_has(stolen, r))) {
+                || bs_has(stolen, r)) {
                 continue;
             }
             bs_set(seen, r);
             if (!term) {
                 rc_insert_after(i, rc_new_decref(rc, rc->root_of[r]));
+            }
+        }
+        for (int k = 0; k < nuses; k++) {
+            HirInstr *v = k < i->nin ? i->in[k] : i->fs->stack[k - i->nin];
+            int r = rc_slot(rc, v);
+            if (r >= 0) {
+                bs_clear(stolen, r);
+                bs_clear(seen, r);
             }
         }
         /* An owned result nobody uses. */
@@ -456,6 +464,8 @@ hir_refcount_insertion(HirFunc *func)
     rc_number_roots(&rc, rpo, nblocks);
     rc_liveness(&rc, rpo, nblocks);
     rc_promote_locals(&rc, rpo, nblocks);
+    rc.stolen = jit_arena_alloc(func->arena, sizeof(uint64_t) * (size_t)rc.words);
+    rc.seen = jit_arena_alloc(func->arena, sizeof(uint64_t) * (size_t)rc.words);
     uint64_t *live = jit_arena_alloc(func->arena, sizeof(uint64_t) * (size_t)rc.words);
     for (int b = 0; b < nblocks; b++) {
         rc_insert_block(&rc, rpo[b], live);

@@ -64,6 +64,22 @@ simp_instr(HirFunc *func, HirInstr *i)
     case HIR_PtrEq: {
         HirType a = i->in[0]->type, b = i->in[1]->type;
         int value = -1;
+        /* BoxBool<k>(x) is True exactly when x != 0 (x == 0 when inverted). */
+        if (i->in[0]->op == HIR_BoxBool && b.spec == HS_OBJECT
+            && (b.value.obj == Py_True || b.value.obj == Py_False)) {
+            HirInstr *x = i->in[0]->in[0];
+            bool want_nonzero = (b.value.obj == Py_True) != (i->in[0]->index != 0);
+            if (want_nonzero) {
+                repl = x;
+            }
+            else {
+                HirInstr *zero = simp_const_before(i, hir_type_of_int(HT_CInt64, 0));
+                i->in[0] = x;
+                i->in[1] = zero;
+                return true;
+            }
+            break;
+        }
         if (i->in[0] == i->in[1]) {
             value = 1;
         }

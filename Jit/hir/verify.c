@@ -2,7 +2,8 @@
    terminator; operand counts match the opcode table; every input is defined in the
    function and dominates its use (SSA), a phi's input dominating the matching
    predecessor's end; phis lead their block with one input per predecessor; instructions
-   that may deopt or raise carry a frame state; GetSecondOutput follows its LoadMethod;
+   that may deopt or raise carry a frame state; GetSecondOutput follows the two-result
+   instruction it reads;
    branches on objects test pointers, so only C values and possibly-NULL objects may be
    branched on. */
 
@@ -175,8 +176,10 @@ hir_func_verify(const HirFunc *cfunc, char *err, size_t errsize)
                 }
             }
             if (i->op == HIR_GetSecondOutput
-                && (i->prev != i->in[0] || i->in[0]->op != HIR_LoadMethod)) {
-                return vf_fail(&vf, "v%d: GetSecondOutput must follow its LoadMethod", i->id);
+                && (i->prev != i->in[0]
+                    || (i->in[0]->op != HIR_LoadMethod && i->in[0]->op != HIR_BeforeWith))) {
+                return vf_fail(&vf, "v%d: GetSecondOutput must follow its LoadMethod or "
+                               "BeforeWith", i->id);
             }
             if (i->op == HIR_CondBranch) {
                 HirTypeBits t = i->in[0]->type.bits;

@@ -14,12 +14,32 @@ typedef struct {
     PyObject *second;
 } CiJitPair;
 
+/* The helpers below that take inline-cache data (HirInstr.cache: a kind, two versions,
+   an index, a method) try the specialised interpreter's fast path first and fall back to
+   the generic operation when the cache no longer holds. */
+
 /* LOAD_GLOBAL: globals, then builtins; NameError (with .name set) when absent. */
-PyObject *Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name);
+PyObject *Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, int kind,
+                              uint32_t module_version, uint32_t builtins_version,
+                              uint32_t index);
 
 /* LOAD_METHOD: the two stack slots LOAD_METHOD pushes, as new references: (method, self)
    when a method descriptor was found, else (NULL, attribute). Both NULL on error. */
-CiJitPair Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name);
+CiJitPair Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name, int kind, uint32_t type_version,
+                              uint32_t keys_version, PyObject *descr);
+
+/* LOAD_ATTR and STORE_ATTR (the latter 0 or -1). */
+PyObject *Ci_JitRt_LoadAttr(PyObject *obj, PyObject *name, uint32_t type_version,
+                            uint32_t index);
+int Ci_JitRt_StoreAttr(PyObject *obj, PyObject *name, PyObject *value,
+                       uint32_t type_version, uint32_t index);
+
+/* BINARY_SUBSCR and STORE_SUBSCR (the latter 0 or -1). */
+PyObject *Ci_JitRt_BinarySubscr(PyObject *container, PyObject *sub);
+int Ci_JitRt_StoreSubscr(PyObject *container, PyObject *sub, PyObject *value);
+
+/* A comparison whose result is only tested for truth: 1, 0, or -1 on error. */
+int Ci_JitRt_CompareBool(PyObject *lhs, PyObject *rhs, int oparg);
 
 /* BINARY_OP with its oparg (NB_ADD ... NB_INPLACE_XOR). */
 PyObject *Ci_JitRt_BinaryOp(PyObject *lhs, PyObject *rhs, int oparg);
@@ -47,6 +67,31 @@ PyObject *Ci_JitRt_Call(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames);
 /* FOR_ITER: the next item; NULL when the iterator is exhausted (StopIteration is
    cleared) or on error (exception set). */
 PyObject *Ci_JitRt_ForIterNext(PyObject *iter);
+
+/* CALL_FUNCTION_EX, with the arguments already a tuple and the keywords (or NULL) a dict. */
+PyObject *Ci_JitRt_CallEx(PyObject *func, PyObject *args, PyObject *kwargs);
+
+/* MAKE_FUNCTION: in[0] is the code object, then the extras its oparg (flags) announces,
+   in the order the interpreter pops them; consumes them all. */
+PyObject *Ci_JitRt_MakeFunction(_PyInterpreterFrame *frame, PyObject **in, int flags);
+
+/* BEFORE_WITH: (bound __exit__, what __enter__ returned), or both NULL on error. */
+CiJitPair Ci_JitRt_BeforeWith(PyObject *mgr);
+
+/* FORMAT_VALUE: conversion is oparg & FVC_MASK; spec may be NULL. */
+PyObject *Ci_JitRt_FormatValue(PyObject *value, PyObject *spec, int conversion);
+
+/* BUILD_STRING: joins and consumes the pieces. */
+PyObject *Ci_JitRt_BuildString(PyObject **items, Py_ssize_t n);
+
+/* BUILD_SLICE with 2 or 3 items (start, stop[, step]). */
+PyObject *Ci_JitRt_BuildSlice(PyObject **items, Py_ssize_t n);
+
+/* LIST_EXTEND, with the interpreter's message for a non-iterable. */
+int Ci_JitRt_ListExtend(PyObject *list, PyObject *iterable);
+
+int Ci_JitRt_DeleteAttr(PyObject *obj, PyObject *name);
+int Ci_JitRt_StoreGlobal(_PyInterpreterFrame *frame, PyObject *name, PyObject *value);
 
 /* CONTAINS_OP's test: 1 if item in container, 0 if not, -1 on error. */
 int Ci_JitRt_Contains(PyObject *item, PyObject *container);

@@ -24,6 +24,11 @@ Cinder/Jit/codegen/%.o: $(CINDER_SRCDIR)/Jit/codegen/%.cpp cinder-config.mk
 
 -include $(CINDER_OBJS:.o=.d)
 
+# Upstream files that our patches make include our headers (cinder/jit_hooks.h).
+CINDER_HOOKED_OBJS = Python/ceval.o Python/pylifecycle.o
+$(CINDER_HOOKED_OBJS): PY_CORE_CFLAGS += $(CINDER_CFLAGS)
+$(CINDER_HOOKED_OBJS): $(CINDER_SRCDIR)/Include/cinder/jit_hooks.h $(CINDER_SRCDIR)/Jit/jit.h
+
 # --- googletest tests of our C code (RuntimeTests/) -----------------------------------
 # The binary sits next to ./python so that it finds the build tree's Lib/ on its own.
 
@@ -33,7 +38,8 @@ CINDER_TEST_OBJS = $(patsubst $(CINDER_SRCDIR)/%.cpp,Cinder/%.o,$(CINDER_TEST_SR
 Cinder/RuntimeTests/%.o: $(CINDER_SRCDIR)/RuntimeTests/%.cpp cinder-config.mk
 	@mkdir -p $(@D)
 	$(CXX) -c -std=c++17 -g -O1 $(PY_CPPFLAGS) -I$(srcdir)/Include/internal -DPy_BUILD_CORE \
-		$(CINDER_CFLAGS) -DCINDER_RUNTIME_TESTS_DIR='"$(CINDER_SRCDIR)/RuntimeTests"' -MMD -MP -o $@ $<
+		$(CINDER_CFLAGS) -DCINDER_RUNTIME_TESTS_DIR='"$(CINDER_SRCDIR)/RuntimeTests"' \
+		-MMD -MP -o $@ $<
 
 -include $(CINDER_TEST_OBJS:.o=.d)
 

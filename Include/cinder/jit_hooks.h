@@ -1,0 +1,45 @@
+/* The interpreter's calls into the JIT runtime (Jit/runtime.c), made by the
+   patched Python/ceval.c (RESUME, RESUME_JIT) and Python/pylifecycle.c
+   (startup, shutdown). */
+#ifndef CINDER_JIT_HOOKS_H
+#define CINDER_JIT_HOOKS_H
+
+#include "Python.h"
+#include "pycore_frame.h"
+#include "Jit/jit.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Parse the JIT's options and set up the runtime: once per main
+   interpreter, when its config is read. An exit status for -X jit-help (0)
+   and for a bad option or JIT list (1, after printing why). */
+PyStatus Ci_JitInit(PyThreadState *tstate);
+
+/* Stop compiling and release the options and the JIT list; compiled code
+   stays valid. */
+void Ci_JitFini(void);
+
+/* Called by an unquickened RESUME in FRAME (frame->prev_instr points at
+   it): compile FRAME's code if the JIT wants it now. Returns 1 when
+   compiled code is installed (the RESUME became RESUME_JIT) and the frame
+   should enter it, else 0. Never raises. */
+int Ci_JitOnResume(PyThreadState *tstate, _PyInterpreterFrame *frame);
+
+/* Called by RESUME_JIT: run FRAME's compiled body. Returns what the body
+   returns (see Jit/jit.h); CI_JIT_DEOPT with the frame untouched when
+   compiled code must not run (tracing is on, the frame has other globals
+   than the code was compiled for). */
+PyObject *Ci_JitRunFrame(PyThreadState *tstate, _PyInterpreterFrame *frame);
+
+/* ceval.c's eval_frame_handle_pending, exported: signals, pending calls,
+   GIL drop requests, async exceptions. Returns 0, or -1 with an exception
+   set. */
+int _PyEval_HandlePending(PyThreadState *tstate);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CINDER_JIT_HOOKS_H */

@@ -1,0 +1,111 @@
+/* The runtime around compiled code, as compiled code and the compiler see
+   it: the deoptimisation counters, the eval-breaker poll for loops, per-
+   code JIT state. The interpreter's side (entry, compile trigger) is in
+   Include/cinder/jit_hooks.h. */
+#ifndef CINDER_JIT_RUNTIME_H
+#define CINDER_JIT_RUNTIME_H
+
+#include "Python.h"
+#include "pycore_frame.h"
+#include "Jit/compile.h"
+#include "Jit/jit.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* --- Deoptimisation statistics ------------------------------------------- */
+
+/* Why compiled code handed a frame back to the interpreter, as (enum
+   suffix, name shown by cinderjit.jit_stats()):
+     GUARD          a type or value guard failed;
+     RAISE          compiled code raised (CI_JIT_DEOPT_ERROR: the interpreter
+                    unwinds);
+     UNBOUND_LOCAL  a local was read before assignment;
+     UNSUPPORTED    compiled code reached a path it does not implement;
+     TRACING        sys.settrace/sys.setprofile came on while compiled code
+                    ran;
+     NOT_ENTERED    RESUME_JIT ran the interpreter instead of the body
+                    (tracing was on, or the frame has other globals or
+                    builtins than it was compiled for). */
+#define CI_JIT_DEOPT_REASONS(X)                 \
+    X(GUARD, "guard failure")                   \
+    X(RAISE, "exception")                       \
+    X(UNBOUND_LOCAL, "unbound local")           \
+    X(UNSUPPORTED, "unsupported path")          \
+    X(TRACING, "tracing")                       \
+    X(NOT_ENTERED, "not entered")
+
+typedef enum {
+#define CI_JIT_DEOPT_ENUM(NAME, STR) CI_JIT_DEOPT_##NAME,
+    CI_JIT_DEOPT_REASONS(CI_JIT_DEOPT_ENUM)
+#undef CI_JIT_DEOPT_ENUM
+    CI_JIT_DEOPT_NUM_REASONS
+} CiJitDeoptReason;
+
+/* Count one deoptimisation; called by deopt stubs just before they return
+   CI_JIT_DEOPT or CI_JIT_DEOPT_ERROR. Out-of-range reasons count as
+   CI_JIT_DEOPT_UNSUPPORTED. */
+void ci_jit_count_deopt(int reason);
+
+/* The printable name of a reason ("guard failure", ...). */
+const char *ci_jit_deopt_reason_name(int reason);
+
+/* --- Eval breaker -------------------------------------------------------- */
+
+/* Handle what set the eval breaker (signals, pending calls, a GIL drop
+   request, an async exception). Compiled code calls it at loop back-edges
+   when tstate->interp->ceval.eval_breaker is set. Returns 0 to go on, or -1
+   with an exception set (KeyboardInterrupt, ...), in which case compiled
+   code deopts with CI_JIT_DEOPT_ERROR at the back-edge's instruction, as
+   the interpreter raises there. */
+int Ci_JitHandlePending(PyThreadState *tstate);
+
+/* The whole poll: if the eval breaker is set, Ci_JitHandlePending.
+   Generated code should inline the test of
+   tstate->interp->ceval.eval_breaker and call Ci_JitHandlePending only when
+   it is set. */
+int Ci_JitPollEvalBreaker(PyThreadState *tstate);
+
+/* --- Per-code state ------------------------------------------------------ */
+
+/* Whether CODE has a compiled body installed. */
+int Ci_JitIsCompiled(PyCodeObject *code);
+
+/* Compile FUNC now, whatever the options say (cinderjit.force_compile).
+   Returns 1 when FUNC's code is compiled (now or before), 0 when refused
+   (*why, if given, says why). Never raises. */
+int Ci_JitCompileFunction(PyFunctionObject *func, const char **why);
+
+/* Run CODE in the interpreter again, and never compile it automatically:
+   restore its RESUME. Its machine code is kept until CODE is freed, as
+   frames may still be running it. Returns 0, or -1 if CODE had no compiled
+   body. Never raises. */
+int Ci_JitUninstall(PyCodeObject *code);
+
+/* Install BODY as CODE's compiled body, without the compiler, so that tests
+   can exercise entry and deoptimisation with hand-written bodies. Returns
+   0, or -1 with an exception (generators and module bodies are refused, as
+   by the compiler). */
+int Ci_JitInstallBodyForTesting(PyCodeObject *code, CiJitBody body);
+
+/* --- Control (the cinderjit module) -------------------------------------- */
+
+/* Whether the JIT compiles functions as they are called (-X jit and not
+   disabled). */
+int Ci_JitIsEnabled(void);
+
+/* Stop compiling new functions; compiled ones keep running. */
+void Ci_JitDisable(void);
+
+/* New references: a list of "module:qualname" strings of the live compiled
+   code objects; a dict of statistics (see CinderDoc/jit.rst). NULL with an
+   exception on failure. */
+PyObject *Ci_JitGetCompiledFunctions(void);
+PyObject *Ci_JitGetStats(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CINDER_JIT_RUNTIME_H */

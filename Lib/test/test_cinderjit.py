@@ -1,0 +1,421 @@
+"""Behaviour tests of the JIT: every function here runs compiled and interpreted, and the
+two must agree on results, exceptions, tracebacks and side effects."""
+
+import functools
+import gc
+import signal
+import sys
+import threading
+import traceback
+import types
+import unittest
+
+try:
+    import cinderjit
+except ImportError:
+    cinderjit = None
+
+
+def interpreted_twin(func):
+    """The same function on a distinct code object, which the JIT has not compiled."""
+    code = func.__code__.replace(co_name=func.__code__.co_name)
+    twin = types.FunctionType(code, func.__globals__, func.__name__,
+                              func.__defaults__, func.__closure__)
+    twin.__kwdefaults__ = func.__kwdefaults__
+    return twin
+
+
+def outcome(func, *args, **kwargs):
+    """What calling func does: ('ok', result) or ('raise', type, str, traceback lines)."""
+    try:
+        return ("ok", func(*args, **kwargs))
+    except BaseException as e:
+        frames = [(f.name, f.lineno) for f in traceback.extract_tb(e.__traceback__)][1:]
+        return ("raise", type(e), str(e), frames)
+
+
+def compiled(func):
+    """Compile func now; the test fails if the JIT refuses it."""
+    func._cinder_needs_jit = True
+    return func
+
+
+@unittest.skipIf(cinderjit is None, "the JIT is not built")
+class JitTestCase(unittest.TestCase):
+    def compile(self, func):
+        self.assertTrue(cinderjit.force_compile(func),
+                        f"{func.__qualname__} was not compiled: "
+                        f"{cinderjit.jit_stats().get('refused', {})}")
+        self.assertTrue(cinderjit.is_jit_compiled(func))
+        return func
+
+    def assert_same(self, func, *args, **kwargs):
+        twin = interpreted_twin(func)
+        self.compile(func)
+        expected = outcome(twin, *args, **kwargs)
+        actual = outcome(func, *args, **kwargs)
+        self.assertEqual(actual, expected)
+        return actual
+
+
+# -- The functions under test (module level, so the JIT sees ordinary globals) -----------
+
+def add(a, b):
+    return a + b
+
+
+def arith(a, b):
+    x = a * b - a // (b or 1) + a % (b or 1)
+    y = -x + (+a) ** 2
+    return (x, y, ~a if isinstance(a, int) else None, a / (b or 1), a << 2 if
+            isinstance(a, int) else 0)
+
+
+def compare_all(a, b):
+    return [a < b, a <= b, a == b, a != b, a > b, a >= b, a is b, a is not b]
+
+
+def truthiness(x):
+    if x:
+        r = "yes"
+    else:
+        r = "no"
+    return r, not x, x and 1, x or 2
+
+
+def sum_range(n):
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def nested_loops(n):
+    out = []
+    for i in range(n):
+        for j in range(i):
+            if (i + j) % 3 == 0:
+                continue
+            if j > 5:
+                break
+            out.append((i, j))
+    return out
+
+
+def while_loop(n):
+    i = 0
+    acc = 1
+    while i < n:
+        acc = acc * 3 % 1000003
+        i += 1
+    return acc
+
+
+def containers(a, b):
+    t = (a, b, a)
+    l = [b, a]
+    d = {"a": a, "b": b}
+    s = {a, b}
+    l.append(t)
+    x, y = l[0], d["b"]
+    d["c"] = x
+    return t, l, d, sorted(s), x, y, a in l, b not in s
+
+
+def unpack(seq):
+    a, b, c = seq
+    return c, b, a
+
+
+def swap_locals(a, b):
+    a, b = b, a
+    return a, b
+
+
+def attributes(obj):
+    obj.y = obj.x + 1
+    return obj.y, obj.method(2), getattr(obj, "x")
+
+
+class Thing:
+    def __init__(self, x):
+        self.x = x
+
+    def method(self, k):
+        return self.x * k
+
+
+def calls(f, *args, **kwargs):
+    return f(*args), f(1, 2), max(1, 5, 3), sorted([3, 1, 2], reverse=True), \
+        dict(a=1, b=2), "{}-{}".format(1, 2)
+
+
+def closure_counter(start):
+    count = start
+
+    def bump(n):
+        nonlocal count
+        count += n
+        return count
+    return bump(1), bump(2), count
+
+
+def raise_value_error(x):
+    if x > 2:
+        raise ValueError(f"too big: {x}")
+    return x
+
+
+def try_except(x):
+    try:
+        r = 10 // x
+    except ZeroDivisionError as e:
+        r = str(e)
+    finally:
+        x = x + 1
+    return r, x
+
+
+def with_statement(lock):
+    with lock:
+        held = lock.locked()
+    return held, lock.locked()
+
+
+def unbound_local(flag):
+    if flag:
+        v = 1
+    return v
+
+
+def deleted_local(x):
+    y = x
+    del y
+    return y
+
+
+def missing_global():
+    return this_name_is_not_defined  # noqa: F821
+
+
+def attribute_error(obj):
+    return obj.no_such_attribute
+
+
+def deep(n):
+    if n == 0:
+        return 0
+    return 1 + deep(n - 1)
+
+
+def mutating_loop(items):
+    out = []
+    for x in items:
+        out.append(x * 2)
+        if len(out) == 3:
+            items.append(100)
+    return out
+
+
+def type_change_mid_loop(values):
+    total = 0
+    for v in values:
+        total = total + v
+    return total
+
+
+def is_none_checks(x):
+    r = []
+    if x is None:
+        r.append("none")
+    if x is not None:
+        r.append("some")
+    return r
+
+
+def frame_introspection(a):
+    b = a + 1
+    f = sys._getframe()
+    return f.f_code.co_name, f.f_lineno, sorted(f.f_locals.items())
+
+
+def keyword_call(a, b=2, *, c=3):
+    return (a, b, c)
+
+
+def calls_keywords(x):
+    return keyword_call(x), keyword_call(x, c=5), keyword_call(b=7, a=x)
+
+
+def sets_and_dicts(n):
+    d = {}
+    for i in range(n):
+        d[i % 5] = d.get(i % 5, 0) + i
+    return d, {k for k in d if k % 2}, [v for v in d.values() if v > 3]
+
+
+# -- Tests ------------------------------------------------------------------------------
+
+class BehaviourTests(JitTestCase):
+    def test_arithmetic(self):
+        for a, b in [(3, 4), (-7, 2), (2.5, 0.5), (10**30, 7), (5, 0), ("a", "b"),
+                     ([1], [2])]:
+            self.assert_same(add, a, b)
+        for a, b in [(17, 5), (-3, 4), (7.5, 2.0), (0, 0)]:
+            self.assert_same(arith, a, b)
+
+    def test_arithmetic_errors(self):
+        self.assert_same(add, 1, "x")
+        self.assert_same(arith, "s", 2)
+
+    def test_comparisons(self):
+        for a, b in [(1, 2), (2, 2), (3.0, 2), ("a", "b"), ((1, 2), (1, 3)), (None, None)]:
+            self.assert_same(compare_all, a, b)
+        self.assert_same(compare_all, 1, "x")
+
+    def test_truthiness(self):
+        for x in [0, 1, "", "s", [], [0], None, 0.0, True, False]:
+            self.assert_same(truthiness, x)
+
+    def test_loops(self):
+        for n in [0, 1, 10, 1000]:
+            self.assert_same(sum_range, n)
+            self.assert_same(while_loop, n)
+        self.assert_same(nested_loops, 12)
+
+    def test_containers(self):
+        self.assert_same(containers, 1, 2)
+        self.assert_same(containers, "x", (1,))
+        self.assert_same(containers, [], 2)   # unhashable in a set: TypeError
+
+    def test_unpacking(self):
+        self.assert_same(unpack, (1, 2, 3))
+        self.assert_same(unpack, [1, 2, 3])
+        self.assert_same(unpack, "abc")
+        self.assert_same(unpack, iter(range(3)))
+        self.assert_same(unpack, (1, 2))
+        self.assert_same(unpack, (1, 2, 3, 4))
+        self.assert_same(unpack, 5)
+        self.assert_same(swap_locals, 1, "b")
+
+    def test_attributes_and_methods(self):
+        self.assert_same(attributes, Thing(3))
+        self.assert_same(attribute_error, Thing(1))
+
+    def test_calls(self):
+        self.assert_same(calls, add, 1, 2)
+        self.assert_same(calls_keywords, 1)
+        self.assert_same(calls, add, 1)   # TypeError from the call
+
+    def test_closures(self):
+        self.assert_same(closure_counter, 5)
+
+    def test_raise_and_traceback(self):
+        self.assert_same(raise_value_error, 1)
+        self.assert_same(raise_value_error, 3)
+
+    def test_exception_handlers_run_in_the_interpreter(self):
+        self.assert_same(try_except, 2)
+        self.assert_same(try_except, 0)
+
+    def test_with(self):
+        self.assert_same(with_statement, threading.Lock())
+
+    def test_unbound_and_deleted_locals(self):
+        self.assert_same(unbound_local, True)
+        self.assert_same(unbound_local, False)
+        self.assert_same(deleted_local, 1)
+
+    def test_name_error(self):
+        _, typ, msg, _ = self.assert_same(missing_global)
+        self.assertIs(typ, NameError)
+
+    def test_is_none(self):
+        for x in [None, 0, "", object()]:
+            self.assert_same(is_none_checks, x)
+
+    def test_frame_introspection(self):
+        self.assert_same(frame_introspection, 41)
+
+    def test_dicts_sets_comprehensions(self):
+        self.assert_same(sets_and_dicts, 20)
+
+    def test_mutation_during_iteration(self):
+        self.assert_same(mutating_loop, [1, 2, 3, 4])
+
+    def test_types_change_mid_loop(self):
+        self.assert_same(type_change_mid_loop, [1, 2, 3.5, 4])
+        self.assert_same(type_change_mid_loop, [1, 2, "x"])
+
+
+class RuntimeTests(JitTestCase):
+    def test_recursion(self):
+        self.assert_same(deep, 100)
+
+    def test_recursion_limit(self):
+        self.compile(deep)
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(200)
+        try:
+            with self.assertRaises(RecursionError):
+                deep(10000)
+        finally:
+            sys.setrecursionlimit(old)
+        self.assertEqual(deep(50), 50)
+
+    def test_reentrancy(self):
+        def outer(n):
+            return [add(i, 1) for i in range(n)]
+        self.compile(add)
+        self.assertEqual(outer(5), [1, 2, 3, 4, 5])
+
+    def test_keyboard_interrupt_in_compiled_loop(self):
+        def spin():
+            i = 0
+            while True:
+                i += 1
+        self.compile(spin)
+        timer = threading.Timer(0.2, signal.raise_signal, (signal.SIGINT,))
+        timer.start()
+        try:
+            with self.assertRaises(KeyboardInterrupt):
+                spin()
+        finally:
+            timer.cancel()
+
+    def test_settrace_sees_compiled_functions(self):
+        self.compile(add)
+        seen = []
+
+        def tracer(frame, event, arg):
+            if frame.f_code is add.__code__:
+                seen.append(event)
+            return tracer
+        sys.settrace(tracer)
+        try:
+            self.assertEqual(add(1, 2), 3)
+        finally:
+            sys.settrace(None)
+        self.assertIn("call", seen)
+        self.assertIn("return", seen)
+
+    @unittest.skipUnless(hasattr(sys, "gettotalrefcount"), "needs a --with-pydebug build")
+    def test_no_reference_leaks(self):
+        funcs = [(sum_range, (50,)), (containers, (1, 2)), (unpack, ((1, 2, 3),)),
+                 (try_except, (0,)), (unbound_local, (False,)), (calls_keywords, (1,)),
+                 (attributes, (Thing(2),)), (type_change_mid_loop, ([1, 2.5],))]
+        for f, args in funcs:
+            self.compile(f)
+            for _ in range(5):
+                outcome(f, *args)
+            gc.collect()
+            before = sys.gettotalrefcount()
+            for _ in range(50):
+                outcome(f, *args)
+            gc.collect()
+            after = sys.gettotalrefcount()
+            self.assertLess(after - before, 10, f.__name__)
+
+
+if __name__ == "__main__":
+    unittest.main()
