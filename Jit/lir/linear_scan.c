@@ -105,6 +105,9 @@ typedef struct LsCtx {
     int nactive, ninactive, acap;
     uint64_t *live_in; /* nblocks * words */
     int *uses;         /* scratch for ls_used_vregs */
+    int *kid_first;    /* by vreg: its first piece in kids (resolution) */
+    LsInterval **kids; /* every vreg's pieces, by start */
+    int *kid_start;
     int words;
     int nslots;
     int now;           /* the walk's position */
@@ -314,13 +317,21 @@ ls_unhandled_push(LsCtx *c, LsInterval *it)
 {
     c->unhandled = ls_grow(c, c->unhandled, &c->ucap, c->nunhandled + 1,
                            sizeof(LsInterval *));
-    int k = c->nunhandled++;
-    int s = ls_start(it);
-    while (k > 0 && ls_start(c->unhandled[k - 1]) < s) {
-        c->unhandled[k] = c->unhandled[k - 1];
-        k--;
+    /* Descending by start: find the first entry starting before IT, insert there. */
+    int s = ls_start(it), lo = 0, hi = c->nunhandled;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (ls_start(c->unhandled[mid]) < s) {
+            hi = mid;
+        }
+        else {
+            lo = mid + 1;
+        }
     }
-    c->unhandled[k] = it;
+    memmove(&c->unhandled[lo + 1], &c->unhandled[lo],
+            sizeof(LsInterval *) * (size_t)(c->nunhandled - lo));
+    c->unhandled[lo] = it;
+    c->nunhandled++;
 }
 
 static void
@@ -861,17 +872,48 @@ ls_build_intervals(LsCtx *c)
 
 /* -- Resolution ---------------------------------------------------------------------- */
 
+/* Indexes every vreg's pieces by start, for ls_loc_at's binary search. */
+static void
+ls_index_children(LsCtx *c)
+{
+    int n = c->f->nvregs;
+    c->kid_first = lir_alloc(c->f, sizeof(int) * (size_t)(n + 1));
+    int total = 0;
+    for (int v = 0; v < n; v++) {
+        c->kid_first[v] = total;
+        for (LsInterval *it = c->vi[v]; it != NULL; it = it->next_child) {
+            total++;
+        }
+    }
+    c->kid_first[n] = total;
+    c->kids = lir_alloc(c->f, sizeof(LsInterval *) * (size_t)(total + 1));
+    c->kid_start = lir_alloc(c->f, sizeof(int) * (size_t)(total + 1));
+    for (int v = 0; v < n; v++) {
+        int k = c->kid_first[v];
+        for (LsInterval *it = c->vi[v]; it != NULL; it = it->next_child, k++) {
+            c->kids[k] = it;
+            c->kid_start[k] = ls_start(it);
+        }
+    }
+}
+
+/* The location of V at POS: that of its last piece starting at or before POS. */
 static LirLoc
 ls_loc_at(LsCtx *c, int v, int pos)
 {
-    LsInterval *it = c->vi[v];
-    LsInterval *best = it;
-    for (; it != NULL; it = it->next_child) {
-        if (ls_start(it) <= pos) {
-            best = it;
+    int lo = c->kid_first[v], hi = c->kid_first[v + 1] - 1;
+    int best = lo;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (c->kid_start[mid] <= pos) {
+            best = mid;
+            lo = mid + 1;
+        }
+        else {
+            hi = mid - 1;
         }
     }
-    return best->loc;
+    return c->kids[best]->loc;
 }
 
 typedef struct LsMoves {
@@ -917,6 +959,7 @@ static void
 ls_resolve(LsCtx *c)
 {
     LirFunc *f = c->f;
+    ls_index_children(c);
     /* 1. Operand locations. */
     for (int k = 0; k < c->ninstrs; k++) {
         LirInstr *i = c->linear[k];
