@@ -791,7 +791,8 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
    prologue left at [rbp - 8]:
 
        r11 = frame
-       for each value:  r10 = value; if not owned and not NULL: ++r10->ob_refcnt;
+       for each value:  r10 = value; if not owned, not NULL and not immortal:
+                        ++r10->ob_refcnt;
                         frame->localsplus[slot] = r10
        frame->stacktop = stacktop
        frame->prev_instr = _PyCode_CODE(frame->f_code) + bc_offset
@@ -802,6 +803,22 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
    slots), so the stub needs no register beyond r10/r11 and rax until the releases,
    which come last, and the common epilogue restores the callee-saved registers as a
    normal return does. */
+
+/* Jumps to SKIP when the object in REG is immortal (see lower.c): its count is never
+   written. */
+static void
+cg_skip_immortal(CgCtx *c, int reg, int skip)
+{
+#ifdef Py_IMMORTAL_INSTANCES
+    cg_emit2(c, CI_ASM_test, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 4),
+             ci_asm_imm(0x80000000LL));
+    ci_asm_jcc(c->a, CI_CC_NE, skip);
+#else
+    (void)c;
+    (void)reg;
+    (void)skip;
+#endif
+}
 
 /* Decrefs the references the exit releases. They are first copied to the exit's scratch
    slots, as _Py_Dealloc may clobber the registers holding the next ones. */
@@ -819,6 +836,7 @@ cg_stub_releases(CgCtx *c, const LirDeopt *d)
                  cg_loc(lir_loc_stack(c->scratch_base + k), 8));
         cg_emit2(c, CI_ASM_test, ci_asm_reg(LIR_RDI, 8), ci_asm_reg(LIR_RDI, 8));
         ci_asm_jcc(c->a, CI_CC_E, skip);
+        cg_skip_immortal(c, LIR_RDI, skip);
         cg_emit2(c, CI_ASM_sub, ci_asm_mem(LIR_RDI, -1, 1, offsetof(PyObject, ob_refcnt), 8),
                  ci_asm_imm(1));
         ci_asm_jcc(c->a, CI_CC_NE, skip);
@@ -855,6 +873,7 @@ cg_stub(CgCtx *c, LirInstr *i, int label)
             int skip = ci_asm_new_label(c->a);
             cg_emit2(c, CI_ASM_test, ci_asm_reg(r, 8), ci_asm_reg(r, 8));
             ci_asm_jcc(c->a, CI_CC_E, skip);
+            cg_skip_immortal(c, r, skip);
             cg_emit2(c, CI_ASM_add, ci_asm_mem(r, -1, 1, offsetof(PyObject, ob_refcnt), 8),
                      ci_asm_imm(1));
             ci_asm_bind(c->a, skip);

@@ -204,13 +204,58 @@ lw_checked_int(LwCtx *c, int r)
     return v;
 }
 
-/* -- Reference counts ------------------------------------------------------------------ */
+/* -- Reference counts ------------------------------------------------------------------
+
+   Py_INCREF and Py_DECREF inline. With immortal instances (Py_IMMORTAL_INSTANCES), an
+   object whose 32-bit count has its sign bit set is immortal and must not be written
+   (that is what keeps a pre-fork heap's pages shared), so both first test that bit;
+   constants already immortal at compile time get no code at all. */
+
+#define LW_OB_REFCNT ((int32_t)offsetof(PyObject, ob_refcnt))
+
+/* Continues in a new block when OBJ is mortal; immortal objects branch to DONE. */
+static void
+lw_if_mortal(LwCtx *c, int obj, LirBlock *done)
+{
+#ifdef Py_IMMORTAL_INSTANCES
+    LirBlock *mortal = lw_new_block(c);
+    int rc = lw_def(c, LIR_Load32s, 1, lw_mem(obj, LW_OB_REFCNT), lir_imm(0));
+    lw_tag(c, lir_cond_branch(c->f, c->cur, LIR_BranchCmp, LIR_CC_LT, lir_vreg(rc),
+                              lir_imm(0), done, mortal));
+    c->cur = mortal;
+#else
+    (void)c;
+    (void)obj;
+    (void)done;
+#endif
+}
+
+/* Is V a constant that reference counting leaves alone (NULL, or immortal)? */
+static bool
+lw_uncounted_const(HirInstr *v)
+{
+    while (hir_op_has(v->op, HF_ALIAS)) {
+        v = v->in[0];
+    }
+    if (v->op != HIR_LoadConst) {
+        return false;
+    }
+    return v->param.spec != HS_OBJECT || v->param.value.obj == NULL ||
+           _Py_IsImmortal(v->param.value.obj);
+}
 
 static void
 lw_incref(LwCtx *c, int obj)
 {
-    lw_use(c, LIR_AddMem, 2, lw_mem(obj, (int32_t)offsetof(PyObject, ob_refcnt)),
-           lir_imm(1));
+#ifdef Py_IMMORTAL_INSTANCES
+    LirBlock *done = lw_new_block(c);
+    lw_if_mortal(c, obj, done);
+    lw_use(c, LIR_AddMem, 2, lw_mem(obj, LW_OB_REFCNT), lir_imm(1));
+    lw_tag(c, lir_branch(c->f, c->cur, done));
+    c->cur = done;
+#else
+    lw_use(c, LIR_AddMem, 2, lw_mem(obj, LW_OB_REFCNT), lir_imm(1));
+#endif
 }
 
 /* sub qword [obj], 1; jnz done; call _Py_Dealloc. With MAYBE_NULL, NULL skips it all. */
@@ -224,8 +269,8 @@ lw_decref(LwCtx *c, int obj, bool maybe_null)
                                   lir_vreg(obj), done, nonnull));
         c->cur = nonnull;
     }
-    LirInstr *br = lw_use(c, LIR_BranchSubMem, 2,
-                          lw_mem(obj, (int32_t)offsetof(PyObject, ob_refcnt)), lir_imm(1));
+    lw_if_mortal(c, obj, done);
+    LirInstr *br = lw_use(c, LIR_BranchSubMem, 2, lw_mem(obj, LW_OB_REFCNT), lir_imm(1));
     br->cc = LIR_CC_NE;
     lir_set_targets(br, done, dealloc);
     c->cur = dealloc;
@@ -374,11 +419,15 @@ lw_instr(LwCtx *c, HirInstr *i)
         break;
     }
     case HIR_Incref:
-        lw_incref(c, lw_reg(c, in[0]));
+        if (!lw_uncounted_const(in[0])) {
+            lw_incref(c, lw_reg(c, in[0]));
+        }
         break;
     case HIR_Decref:
     case HIR_XDecref:
-        lw_decref(c, lw_reg(c, in[0]), i->op == HIR_XDecref);
+        if (!lw_uncounted_const(in[0])) {
+            lw_decref(c, lw_reg(c, in[0]), i->op == HIR_XDecref);
+        }
         break;
     case HIR_LoadGlobal:
         lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_LoadGlobal, NULL, lir_vreg(c->frame),
