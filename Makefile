@@ -7,7 +7,8 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # Parallel by default, unless the caller already runs make with a job server.
 SUBMAKE = $(MAKE) -C $(TREE) $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(NPROC))
 
-.PHONY: all python demo test testcinder testruntime install patches bench stock clean distclean
+.PHONY: all python demo test testcinder testcinder_jit testruntime install patches bench stock \
+	clean distclean
 
 all: python
 
@@ -15,14 +16,18 @@ $(TREE)/Makefile:
 	Tools/install-deps.sh
 	./configure
 
+# ./python runs the build tree's interpreter. It is a small script, not a symlink: the
+# interpreter finds its standard library (and venv finds its home) from its own path.
 python: $(TREE)/Makefile
 	Tools/upstream.sh sync
 	$(SUBMAKE)
-	ln -sfn $(TREE)/python python
+	rm -f python
+	printf '#!/bin/sh\nexec "$$(dirname "$$0")/$(TREE)/python" "$$@"\n' >python
+	chmod +x python
 
-# The demo program, the README's first command.
+# The demo program, the README's first command, with the JIT.
 demo: python
-	./python Tools/demo/demo.py
+	./python -X jit Tools/demo/demo.py
 
 # The README's test command: googletest tests of our C code, then our Python tests and the
 # upstream suite.
@@ -33,6 +38,10 @@ testruntime: python
 
 testcinder: python
 	Tools/run-tests.sh ./python $(TESTOPTS)
+
+# The same suite with every function the JIT can compile compiled on its first call.
+testcinder_jit: python
+	Tools/run-tests.sh "./python -X jit" $(TESTOPTS)
 
 install: python
 	$(MAKE) -C $(TREE) install

@@ -17,12 +17,18 @@ while read -r var; do unset "$var"; done < <(env | sed -n 's/^\(PYTHON[A-Z0-9_]*
 
 # Skip list: "<pattern> <reason>"; regrtest ignores every test whose id, or a dotted part of
 # it, matches the glob pattern (a test module's name ignores the whole module).
+# Under -X jit, Tools/test-skips-jit.txt adds the tests that check what only the
+# interpreter does.
+skip_files=("$top/Tools/test-skips.txt")
+case " ${py[*]} " in *" -X jit"*) skip_files+=("$top/Tools/test-skips-jit.txt") ;; esac
 skips=()
-while read -r pattern reason; do
-    case $pattern in ''|'#'*) continue ;; esac
-    [ -n "$reason" ] || { echo "test-skips.txt: '$pattern' has no reason" >&2; exit 2; }
-    skips+=(-i "$pattern")
-done <"$top/Tools/test-skips.txt"
+for f in "${skip_files[@]}"; do
+    while read -r pattern reason; do
+        case $pattern in ''|'#'*) continue ;; esac
+        [ -n "$reason" ] || { echo "$f: '$pattern' has no reason" >&2; exit 2; }
+        skips+=(-i "$pattern")
+    done <"$f"
+done
 
 # A shell started in the background ignores SIGINT and cannot undo that; the interpreter
 # restores the default before exec'ing regrtest, as the tests of Ctrl-C handling need.

@@ -126,6 +126,7 @@ typedef struct {
     const uint64_t *bound;   /* locals surely bound at its start, for merge points */
     int nbuilt_preds;
     HirBlock **built_preds;  /* the predecessors built so far */
+    bool loop_header;        /* some predecessor was not built before it (a back edge) */
     int exit_depth;
     HirInstr **exit_stack;
 } BlockState;
@@ -247,8 +248,10 @@ bld_read_local_in(Builder *bd, HirBlock *b, int idx)
     if (!s->multi && s->pred != NULL) {
         v = bld_read_local_in(bd, s->pred, idx);
     }
-    else if (s->multi && s->nbuilt_preds == s->expected_preds) {
-        /* Every predecessor is built: if they agree, that value dominates this block. */
+    else if (s->multi && !s->loop_header && s->nbuilt_preds == s->expected_preds) {
+        /* Every predecessor was built before this block: if they agree, that value
+           dominates it. (Predecessors come earlier in reverse post-order, so the search
+           ends; a loop header reads the frame instead.) */
         for (int p = 0; p < s->nbuilt_preds; p++) {
             HirInstr *pv = bld_read_local_in(bd, s->built_preds[p], idx);
             if (p > 0 && pv != v) {
@@ -557,8 +560,9 @@ bld_pop_jump(Builder *bd, BcInstr bi, int target, int fallthrough)
     bd->cur = jump_if_true ? t : f;
     if (bi.op == POP_JUMP_BACKWARD_IF_FALSE || bi.op == POP_JUMP_BACKWARD_IF_TRUE
         || bi.op == POP_JUMP_BACKWARD_IF_NONE || bi.op == POP_JUMP_BACKWARD_IF_NOT_NONE) {
-        /* A taken backward jump polls the eval breaker, as in the interpreter. */
-        bld_emit_fs(bd, HIR_CheckEvalBreaker, 0, bi.offset);
+        /* A taken backward jump polls the eval breaker, as in the interpreter: when it is
+           set, the interpreter takes over at the jump's target (the jump is done). */
+        bld_emit_fs(bd, HIR_CheckEvalBreaker, 0, bd->blocks[target].start);
     }
     if (bld_jump_to(bd, target) < 0) {
         return -1;
@@ -815,6 +819,16 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         c->in[1] = a;
         c->in[2] = v;
         return 0;
+    case BUILD_CONST_KEY_MAP: {
+        /* The values, then the tuple of keys (a constant). */
+        int n = bi.oparg + 1;
+        c = bld_emit_fs(bd, HIR_BuildConstKeyMap, n, off);
+        for (int k = n - 1; k >= 0; k--) {
+            c->in[k] = bld_pop(bd);
+        }
+        bld_push(bd, c);
+        return 0;
+    }
     case LIST_TO_TUPLE:
         c = bld_emit_fs(bd, HIR_ListToTuple, 1, off);
         c->in[0] = bld_pop(bd);
@@ -924,6 +938,7 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
     case JUMP_BACKWARD_NO_INTERRUPT:
         return bld_jump_to(bd, tblock);
     case JUMP_BACKWARD:
+        /* When the eval breaker is set, the interpreter runs this jump and polls. */
         bld_emit_fs(bd, HIR_CheckEvalBreaker, 0, off);
         return bld_jump_to(bd, tblock);
     case POP_JUMP_FORWARD_IF_FALSE:
@@ -1176,6 +1191,7 @@ hir_build(JitArena *arena, PyFunctionObject *pyfunc, const char *name, const cha
         /* The entry stack: a phi per slot at merge points, else the predecessor's. */
         bd.depth = b->depth;
         BlockState *s = bs(b->hir);
+        s->loop_header = s->nbuilt_preds < s->expected_preds;
         if (b->npreds > 1) {
             b->phis = jit_arena_alloc(arena, sizeof(HirInstr *) * (size_t)(b->depth + 1));
             for (int d = 0; d < b->depth; d++) {

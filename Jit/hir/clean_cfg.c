@@ -51,7 +51,16 @@ hir_clean_cfg(HirFunc *func)
             if (succ == b || succ == func->entry || succ->npreds != 1 || cfg_has_phis(succ)) {
                 continue;
             }
-            /* Merge succ into b. */
+            /* Merge succ into b. Its successors' phis now come from b. */
+            HirBlock *next[2];
+            int nnext = hir_block_succs(succ, next);
+            for (int k = 0; k < nnext; k++) {
+                for (int p = 0; p < next[k]->npreds; p++) {
+                    if (next[k]->preds[p] == succ) {
+                        next[k]->preds[p] = b;
+                    }
+                }
+            }
             hir_instr_remove(t);
             for (HirInstr *i = succ->first; i;) {
                 HirInstr *next = i->next;

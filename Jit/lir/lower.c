@@ -3,6 +3,7 @@
    rest, and a deopt exit for every guard and every helper that can fail. */
 
 #include "Python.h"
+#include "pycore_code.h"
 #include "pycore_frame.h"
 #include "pycore_interp.h"
 
@@ -431,38 +432,65 @@ lw_instr(LwCtx *c, HirInstr *i)
         break;
     case HIR_LoadGlobal:
         lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_LoadGlobal, NULL, lir_vreg(c->frame),
-                                           name)));
+                                           name, lir_imm(i->cache.kind),
+                                           lir_imm(i->cache.version),
+                                           lir_imm(i->cache.version2),
+                                           lir_imm(i->cache.index))));
         break;
     case HIR_LoadAttr:
-        lw_set(c, i, lw_checked(c, LW_CALL(c, PyObject_GetAttr, NULL, lw_val(c, in[0]),
-                                           name)));
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_LoadAttr, NULL, lw_val(c, in[0]),
+                                           name, lir_imm(i->cache.version),
+                                           lir_imm(i->cache.index))));
         break;
     case HIR_StoreAttr:
-        lw_checked_int(c, LW_CALL(c, PyObject_SetAttr, NULL, lw_val(c, in[0]), name,
-                                  lw_val(c, in[1])));
+        lw_checked_int(c, LW_CALL(c, Ci_JitRt_StoreAttr, NULL, lw_val(c, in[0]), name,
+                                  lw_val(c, in[1]), lir_imm(i->cache.version),
+                                  lir_imm(i->cache.index)));
         break;
+    case HIR_DeleteAttr:
+        lw_checked_int(c, LW_CALL(c, Ci_JitRt_DeleteAttr, NULL, lw_val(c, in[0]), name));
+        break;
+    case HIR_StoreGlobal:
+        lw_checked_int(c, LW_CALL(c, Ci_JitRt_StoreGlobal, NULL, lir_vreg(c->frame), name,
+                                  lw_val(c, in[0])));
+        break;
+    case HIR_BeforeWith: {
+        int second;
+        r = LW_CALL(c, Ci_JitRt_BeforeWith, &second, lw_val(c, in[0]));
+        lw_checked(c, r);
+        lw_set(c, i, r);
+        c->second[i->id] = second;
+        break;
+    }
     case HIR_LoadMethod: {
         int second;
-        r = LW_CALL(c, Ci_JitRt_LoadMethod, &second, lw_val(c, in[0]), name);
+        r = LW_CALL(c, Ci_JitRt_LoadMethod, &second, lw_val(c, in[0]), name,
+                    lir_imm(i->cache.kind), lir_imm(i->cache.version),
+                    lir_imm(i->cache.version2),
+                    lir_imm((int64_t)(intptr_t)i->cache.descr));
         lw_guard(c, LIR_DeoptCmp, LIR_CC_EQ, second, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
         lw_set(c, i, r);
         c->second[i->id] = second;
         break;
     }
     case HIR_GetSecondOutput:
-        if (in[0]->op != HIR_LoadMethod) {
-            c->why = "LIR lowering: GetSecondOutput of something other than LoadMethod";
+        if (in[0]->op != HIR_LoadMethod && in[0]->op != HIR_BeforeWith) {
+            c->why = "LIR lowering: GetSecondOutput of an instruction with one result";
             break;
         }
         lw_set(c, i, c->second[in[0]->id]);
         break;
     case HIR_BinarySubscr:
-        lw_set(c, i, lw_checked(c, LW_CALL(c, PyObject_GetItem, NULL, lw_val(c, in[0]),
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_BinarySubscr, NULL, lw_val(c, in[0]),
                                            lw_val(c, in[1]))));
         break;
     case HIR_StoreSubscr:
-        lw_checked_int(c, LW_CALL(c, PyObject_SetItem, NULL, lw_val(c, in[0]),
+        lw_checked_int(c, LW_CALL(c, Ci_JitRt_StoreSubscr, NULL, lw_val(c, in[0]),
                                   lw_val(c, in[1]), lw_val(c, in[2])));
+        break;
+    case HIR_DeleteSubscr:
+        lw_checked_int(c, LW_CALL(c, PyObject_DelItem, NULL, lw_val(c, in[0]),
+                                  lw_val(c, in[1])));
         break;
     case HIR_BinaryOp:
         lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_BinaryOp, NULL, lw_val(c, in[0]),
@@ -475,6 +503,11 @@ lw_instr(LwCtx *c, HirInstr *i)
     case HIR_Compare:
         lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_Compare, NULL, lw_val(c, in[0]),
                                            lw_val(c, in[1]), lir_imm(i->index))));
+        break;
+    case HIR_CompareBool:
+        lw_set(c, i, lw_checked_int(c, LW_CALL(c, Ci_JitRt_CompareBool, NULL,
+                                               lw_val(c, in[0]), lw_val(c, in[1]),
+                                               lir_imm(i->index))));
         break;
     case HIR_PtrEq:
         lw_set(c, i, lw_def(c, LIR_CmpSet, 2, lir_vreg(lw_reg(c, in[0])), lw_val(c, in[1])));
@@ -511,6 +544,54 @@ lw_instr(LwCtx *c, HirInstr *i)
         int n = i->op == HIR_BuildMap ? i->nin / 2 : i->nin;
         LirOperand args[2] = {lir_vreg(lw_stack_array(c, in, i->nin)), lir_imm(n)};
         lw_set(c, i, lw_checked(c, lw_call(c, fns[k], names[k], 2, args, NULL)));
+        break;
+    }
+    case HIR_BuildConstKeyMap: {
+        LirOperand args[2] = {lir_vreg(lw_stack_array(c, in, i->nin)), lir_imm(i->nin - 1)};
+        lw_set(c, i, lw_checked(c, lw_call(c, (void *)Ci_JitRt_BuildConstKeyMap,
+                                           "Ci_JitRt_BuildConstKeyMap", 2, args, NULL)));
+        break;
+    }
+    case HIR_BuildString:
+    case HIR_BuildSlice: {
+        LirOperand args[2] = {lir_vreg(lw_stack_array(c, in, i->nin)), lir_imm(i->nin)};
+        void *fn = i->op == HIR_BuildString ? (void *)Ci_JitRt_BuildString
+                                            : (void *)Ci_JitRt_BuildSlice;
+        lw_set(c, i, lw_checked(c, lw_call(c, fn, i->op == HIR_BuildString
+                                                      ? "Ci_JitRt_BuildString"
+                                                      : "Ci_JitRt_BuildSlice",
+                                           2, args, NULL)));
+        break;
+    }
+    case HIR_FormatValue:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_FormatValue, NULL, lw_val(c, in[0]),
+                                           i->nin > 1 ? lw_val(c, in[1]) : lir_imm(0),
+                                           lir_imm(i->index))));
+        break;
+    case HIR_ListExtend:
+        lw_checked_int(c, LW_CALL(c, Ci_JitRt_ListExtend, NULL, lw_val(c, in[0]),
+                                  lw_val(c, in[1])));
+        break;
+    case HIR_ListToTuple:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, PyList_AsTuple, NULL, lw_val(c, in[0]))));
+        break;
+    case HIR_SetAdd:
+        lw_checked_int(c, LW_CALL(c, PySet_Add, NULL, lw_val(c, in[0]), lw_val(c, in[1])));
+        break;
+    case HIR_MapAdd:
+        lw_checked_int(c, LW_CALL(c, PyDict_SetItem, NULL, lw_val(c, in[0]),
+                                  lw_val(c, in[1]), lw_val(c, in[2])));
+        break;
+    case HIR_CallEx:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_CallEx, NULL, lw_val(c, in[0]),
+                                           lw_val(c, in[1]),
+                                           i->nin > 2 ? lw_val(c, in[2]) : lir_imm(0))));
+        break;
+    case HIR_MakeFunction: {
+        int array = lw_stack_array(c, in, i->nin);
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_MakeFunction, NULL,
+                                           lir_vreg(c->frame), lir_vreg(array),
+                                           lir_imm(i->index))));
         break;
     }
     case HIR_ListAppend:
@@ -556,6 +637,13 @@ lw_instr(LwCtx *c, HirInstr *i)
                    lir_imm(0));
         lw_guard(c, LIR_DeoptTest, LIR_CC_NE, r, lir_vreg(r), LIR_DEOPT_GUARD,
                  "EvalBreaker");
+        /* sys.settrace or setprofile turned on while this loop runs: trace from here on,
+           in the interpreter. */
+        t = lw_def(c, LIR_Load64, 1,
+                   lw_mem(c->tstate, (int32_t)offsetof(PyThreadState, cframe)), lir_imm(0));
+        r = lw_def(c, LIR_Load8, 1, lw_mem(t, (int32_t)offsetof(_PyCFrame, use_tracing)),
+                   lir_imm(0));
+        lw_guard(c, LIR_DeoptTest, LIR_CC_NE, r, lir_vreg(r), LIR_DEOPT_GUARD, "Tracing");
         break;
     }
     default:
@@ -586,6 +674,25 @@ lw_label(LwCtx *c, HirInstr *i)
         n += snprintf(buf + n, sizeof buf - (size_t)n, " v%d", i->in[k]->id);
     }
     return lir_strdup(c->f, buf);
+}
+
+/* Before an instruction that may run Python code, point frame->prev_instr at its
+   bytecode instruction, as the interpreter's dispatch does: what that code sees of this
+   frame (f_lineno, warnings' and logging's caller lines, tracebacks made below it) is
+   then exactly the interpreter's. Consecutive instructions of one bytecode share it. */
+static void
+lw_sync_prev_instr(LwCtx *c, HirInstr *i)
+{
+    if (!hir_op_has(i->op, HF_ARB) || i->fs == NULL || c->hir->code == NULL
+        || (i->prev != NULL && i->prev->fs != NULL && hir_op_has(i->prev->op, HF_ARB)
+            && i->prev->fs->bc_offset == i->fs->bc_offset)) {
+        return;
+    }
+    intptr_t addr = (intptr_t)(_PyCode_CODE(c->hir->code) + i->fs->bc_offset);
+    int r = lw_def(c, LIR_Move, 1, lir_imm(addr), lir_imm(addr));
+    lw_use(c, LIR_Store64, 2,
+           lw_mem(c->frame, (int32_t)offsetof(_PyInterpreterFrame, prev_instr)),
+           lir_vreg(r));
 }
 
 /* Fills the phis: each input comes from the last LIR block of its HIR predecessor;
@@ -644,6 +751,7 @@ lir_lower(HirFunc *hir, const char **why)
         for (HirInstr *i = b->first; i != NULL && c.why == NULL; i = i->next) {
             c.origin = i;
             c.label = lw_label(&c, i);
+            lw_sync_prev_instr(&c, i);
             lw_instr(&c, i);
         }
         c.end[b->id] = c.cur;

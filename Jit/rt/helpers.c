@@ -394,6 +394,21 @@ Ci_JitRt_BuildMap(PyObject **items, Py_ssize_t n)
 }
 
 PyObject *
+Ci_JitRt_BuildConstKeyMap(PyObject **items, Py_ssize_t n)
+{
+    PyObject *keys = items[n];
+    PyObject *d = NULL;
+    if (!PyTuple_CheckExact(keys) || PyTuple_GET_SIZE(keys) != n) {
+        PyErr_SetString(PyExc_SystemError, "bad BUILD_CONST_KEY_MAP keys argument");
+    }
+    else {
+        d = _PyDict_FromItems(&PyTuple_GET_ITEM(keys, 0), 1, items, 1, n);
+    }
+    rt_release(items, n + 1);
+    return d;
+}
+
+PyObject *
 Ci_JitRt_Unpack(PyObject *seq, int n)
 {
     if ((PyTuple_CheckExact(seq) && PyTuple_GET_SIZE(seq) == n)) {
@@ -436,14 +451,7 @@ Ci_JitRt_Unpack(PyObject *seq, int n)
         return result;
     }
     Py_DECREF(extra);
-    if (PyList_CheckExact(seq) || PyTuple_CheckExact(seq) || PyDict_CheckExact(seq)) {
-        Py_ssize_t size = PyDict_CheckExact(seq) ? PyDict_Size(seq) : Py_SIZE(seq);
-        PyErr_Format(PyExc_ValueError, "too many values to unpack (expected %d, got %zd)",
-                     n, size);
-    }
-    else {
-        PyErr_Format(PyExc_ValueError, "too many values to unpack (expected %d)", n);
-    }
+    PyErr_Format(PyExc_ValueError, "too many values to unpack (expected %d)", n);
 error:
     Py_DECREF(it);
     Py_DECREF(result);

@@ -57,6 +57,10 @@ PyObject *Ci_JitRt_BuildSet(PyObject **items, Py_ssize_t n);
 /* items holds n key/value pairs. */
 PyObject *Ci_JitRt_BuildMap(PyObject **items, Py_ssize_t n);
 
+/* BUILD_CONST_KEY_MAP: items holds n values, then the tuple of their n keys; consumes
+   them all. */
+PyObject *Ci_JitRt_BuildConstKeyMap(PyObject **items, Py_ssize_t n);
+
 /* UNPACK_SEQUENCE: a tuple of exactly n items, with the interpreter's error messages. */
 PyObject *Ci_JitRt_Unpack(PyObject *seq, int n);
 

@@ -1,7 +1,7 @@
 """Behaviour tests of the JIT: every function here runs compiled and interpreted, and the
 two must agree on results, exceptions, tracebacks and side effects."""
 
-import functools
+import copy
 import gc
 import signal
 import sys
@@ -34,10 +34,12 @@ def outcome(func, *args, **kwargs):
         return ("raise", type(e), str(e), frames)
 
 
-def compiled(func):
-    """Compile func now; the test fails if the JIT refuses it."""
-    func._cinder_needs_jit = True
-    return func
+def fresh(args):
+    """A deep copy of args where one can be made (locks and the like are shared)."""
+    try:
+        return copy.deepcopy(args)
+    except TypeError:
+        return args
 
 
 @unittest.skipIf(cinderjit is None, "the JIT is not built")
@@ -49,11 +51,13 @@ class JitTestCase(unittest.TestCase):
         self.assertTrue(cinderjit.is_jit_compiled(func))
         return func
 
-    def assert_same(self, func, *args, **kwargs):
+    def assert_same(self, func, *args):
+        """Run func compiled and its interpreted twin, each on its own copy of the
+        arguments (the functions may mutate them), and compare what they do."""
         twin = interpreted_twin(func)
         self.compile(func)
-        expected = outcome(twin, *args, **kwargs)
-        actual = outcome(func, *args, **kwargs)
+        expected = outcome(twin, *fresh(args))
+        actual = outcome(func, *fresh(args))
         self.assertEqual(actual, expected)
         return actual
 
@@ -236,7 +240,8 @@ def is_none_checks(x):
 def frame_introspection(a):
     b = a + 1
     f = sys._getframe()
-    return f.f_code.co_name, f.f_lineno, sorted(f.f_locals.items())
+    return f.f_code.co_name, f.f_lineno, f.f_locals["a"], f.f_locals["b"], \
+        sorted(f.f_locals)
 
 
 def keyword_call(a, b=2, *, c=3):
