@@ -86,8 +86,9 @@ simp_instr(HirFunc *func, HirInstr *i)
         else if (a.spec == HS_OBJECT && b.spec == HS_OBJECT) {
             value = a.value.obj == b.value.obj;
         }
-        else if ((a.bits & b.bits) == 0) {
-            value = 0;   /* no value has both types */
+        else if ((a.bits & b.bits) == 0 && (a.bits & ~HT_OptObject) == 0
+                 && (b.bits & ~HT_OptObject) == 0) {
+            value = 0;   /* no object has both types (C values compare by number) */
         }
         if (value >= 0) {
             repl = simp_const_before(i, hir_type_of_int(HT_CBool, value));

@@ -237,6 +237,17 @@ def is_none_checks(x):
     return r
 
 
+def identity_tests(a, b):
+    r = []
+    if a is b:
+        r.append("same")
+    if a is not b:
+        r.append("different")
+    if not (a is b):
+        r.append("not same")
+    return r
+
+
 def frame_introspection(a):
     b = a + 1
     f = sys._getframe()
@@ -334,6 +345,12 @@ class BehaviourTests(JitTestCase):
     def test_name_error(self):
         _, typ, msg, _ = self.assert_same(missing_global)
         self.assertIs(typ, NameError)
+
+    def test_identity(self):
+        x = object()
+        self.assert_same(identity_tests, x, x)
+        self.assert_same(identity_tests, x, object())
+        self.assert_same(identity_tests, None, 0)
 
     def test_is_none(self):
         for x in [None, 0, "", object()]:
