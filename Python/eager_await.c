@@ -390,6 +390,26 @@ eager_call_function(PyThreadState *tstate, PyFunctionObject *func,
     return res;
 }
 
+
+/* What an eager call's result means: an error (NULL), a suspension (a wait handle with the
+   coroutine and the value it yielded), or the call's value. Consumes res. */
+static Ci_AwaitStatus
+await_status(PyObject *res, PyObject **result, PyObject **yielded)
+{
+    if (res == NULL) {
+        return CI_AWAIT_ERROR;
+    }
+    if (Ci_PyWaitHandle_CheckExact(res)) {
+        Ci_PyWaitHandle *wh = (Ci_PyWaitHandle *)res;
+        *result = Py_NewRef(wh->wh_coro);
+        *yielded = Py_NewRef(wh->wh_waiter);
+        Py_DECREF(res);
+        return CI_AWAIT_SUSPENDED;
+    }
+    *result = res;
+    return CI_AWAIT_DONE;
+}
+
 Ci_AwaitStatus
 Ci_PyObject_CallAwaited(PyObject *callable, PyObject *const *args, size_t nargsf,
                         PyObject *kwnames, PyObject **result, PyObject **yielded)
@@ -402,18 +422,7 @@ Ci_PyObject_CallAwaited(PyObject *callable, PyObject *const *args, size_t nargsf
     if (entry != NULL && is_await_aware(entry) && eager_allowed(tstate)) {
         PyObject *res = entry(callable, args, nargsf | Ci_Py_AWAITED_CALL_MARKER,
                               kwnames);
-        if (res == NULL) {
-            return CI_AWAIT_ERROR;
-        }
-        if (Ci_PyWaitHandle_CheckExact(res)) {
-            Ci_PyWaitHandle *wh = (Ci_PyWaitHandle *)res;
-            *result = Py_NewRef(wh->wh_coro);
-            *yielded = Py_NewRef(wh->wh_waiter);
-            Py_DECREF(res);
-            return CI_AWAIT_SUSPENDED;
-        }
-        *result = res;
-        return CI_AWAIT_DONE;
+        return await_status(res, result, yielded);
     }
     if (entry == _PyFunction_Vectorcall
             && (((PyCodeObject *)PyFunction_GET_CODE(callable))->co_flags
@@ -422,18 +431,7 @@ Ci_PyObject_CallAwaited(PyObject *callable, PyObject *const *args, size_t nargsf
         PyObject *res = eager_call_function(tstate, (PyFunctionObject *)callable,
                                             args, PyVectorcall_NARGS(nargsf),
                                             kwnames);
-        if (res == NULL) {
-            return CI_AWAIT_ERROR;
-        }
-        if (Ci_PyWaitHandle_CheckExact(res)) {
-            Ci_PyWaitHandle *wh = (Ci_PyWaitHandle *)res;
-            *result = Py_NewRef(wh->wh_coro);
-            *yielded = Py_NewRef(wh->wh_waiter);
-            Py_DECREF(res);
-            return CI_AWAIT_SUSPENDED;
-        }
-        *result = res;
-        return CI_AWAIT_DONE;
+        return await_status(res, result, yielded);
     }
     PyObject *res = PyObject_Vectorcall(callable, args, nargsf, kwnames);
     if (res == NULL) {
