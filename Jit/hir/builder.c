@@ -917,6 +917,7 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
     case RETURN_VALUE:
         c = bld_emit(bd, HIR_Return, 1);
         c->in[0] = bld_pop(bd);
+        c->index = off;   /* the frame's last instruction, for a frame object that outlives it */
         *ended = true;
         return 0;
     case RAISE_VARARGS:

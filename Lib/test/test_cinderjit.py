@@ -255,6 +255,12 @@ def frame_introspection(a):
         sorted(f.f_locals)
 
 
+def returns_after_capture(capture):
+    capture()
+    if capture is None:
+        pass
+
+
 def keyword_call(a, b=2, *, c=3):
     return (a, b, c)
 
@@ -358,6 +364,16 @@ class BehaviourTests(JitTestCase):
 
     def test_frame_introspection(self):
         self.assert_same(frame_introspection, 41)
+
+    def test_frame_object_outliving_the_call(self):
+        # A frame object that outlives its call reports the line it returned from.
+        def lines(f):
+            frames = []
+            f(lambda: frames.append(sys._getframe(1)))
+            return frames[0].f_lineno
+        twin = interpreted_twin(returns_after_capture)
+        self.compile(returns_after_capture)
+        self.assertEqual(lines(returns_after_capture), lines(twin))
 
     def test_dicts_sets_comprehensions(self):
         self.assert_same(sets_and_dicts, 20)
