@@ -5,18 +5,10 @@
 #include <cstring>
 
 #include "Python.h"
+#include "ref.h"
 #include "cinder/version.h"
 
 namespace {
-
-// An owned reference released at scope exit.
-struct Ref {
-    PyObject *obj;
-    explicit Ref(PyObject *o) : obj(o) {}
-    ~Ref() { Py_XDECREF(obj); }
-    Ref(const Ref &) = delete;
-    Ref &operator=(const Ref &) = delete;
-};
 
 std::string
 str_attr(PyObject *mod, const char *name)

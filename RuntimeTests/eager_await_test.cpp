@@ -3,17 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "Python.h"
+#include "ref.h"
 #include "cinder/eager_await.h"
 
 namespace {
-
-struct Ref {
-    PyObject *obj;
-    explicit Ref(PyObject *o = nullptr) : obj(o) {}
-    ~Ref() { Py_XDECREF(obj); }
-    Ref(const Ref &) = delete;
-    Ref &operator=(const Ref &) = delete;
-};
 
 const char kSource[] =
     "import types\n"

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "Python.h"
+#include "ref.h"
 #include "Jit/runtime.h"
 #include "opcode.h"
 #include "pycore_code.h"
@@ -13,15 +14,6 @@
 #include "pycore_opcode.h"
 
 namespace {
-
-// An owned reference released at scope exit.
-struct Ref {
-    PyObject *obj;
-    explicit Ref(PyObject *o = nullptr) : obj(o) {}
-    ~Ref() { Py_XDECREF(obj); }
-    Ref(const Ref &) = delete;
-    Ref &operator=(const Ref &) = delete;
-};
 
 std::string
 fetch_error()
