@@ -103,5 +103,6 @@ ci_jit_code_free(CiJitCode *code)
         return;
     }
     ci_codegen_release(code->memory);
+    PyMem_RawFree(code->caches);
     PyMem_RawFree(code);
 }

@@ -46,8 +46,10 @@ define_test(const std::string &source)
 }
 
 // Python function -> HIR (standard pipeline) -> LIR. Returns NULL with *error set.
+// The LIR's inline caches live in *caches, which must outlive code made from it.
 LirFunc *
-lower_function(PyObject *func, JitArena *arena, std::string *error)
+lower_function(PyObject *func, JitArena *arena, std::string *error,
+               std::vector<HirCache> *caches)
 {
     const char *why = nullptr;
     HirFunc *hir = hir_build(arena, (PyFunctionObject *)func, "test", &why, nullptr);
@@ -61,7 +63,8 @@ lower_function(PyObject *func, JitArena *arena, std::string *error)
         *error = err;
         return nullptr;
     }
-    LirFunc *lir = lir_lower(hir, &why);
+    caches->assign((size_t)lir_lower_ncaches(hir), HirCache{});
+    LirFunc *lir = lir_lower(hir, caches->data(), &why);
     if (lir == nullptr) {
         *error = why;
         return nullptr;
@@ -111,7 +114,8 @@ run_lower(const std::string &passes, const std::string &source)
     }
     JitArena *arena = jit_arena_new();
     std::string error, out;
-    LirFunc *lir = lower_function(func, arena, &error);
+    std::vector<HirCache> caches;
+    LirFunc *lir = lower_function(func, arena, &error, &caches);
     if (lir == nullptr) {
         out = "ERROR: " + error;
     }
@@ -137,6 +141,7 @@ run_lower(const std::string &passes, const std::string &source)
 struct CompiledFunc {
     PyObject *func = nullptr;
     CiJitCode code = {};
+    std::vector<HirCache> caches;
     std::string error;
     int deopts = 0;
 
@@ -148,7 +153,7 @@ struct CompiledFunc {
             return;
         }
         JitArena *arena = jit_arena_new();
-        LirFunc *lir = lower_function(func, arena, &error);
+        LirFunc *lir = lower_function(func, arena, &error, &caches);
         if (lir != nullptr) {
             char err[256];
             const char *why = nullptr;
@@ -390,6 +395,7 @@ TEST(LirLowerRun, OneCallBackEndWithDumps)
     EXPECT_NE(listing.find(" = BinaryOp<0> v"), std::string::npos) << listing;
     EXPECT_GT(code.code_size, 0u);
     ci_codegen_release(code.memory);
+    PyMem_RawFree(code.caches);
     jit_arena_free(arena);
     Py_DECREF(func);
 }

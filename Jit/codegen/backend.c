@@ -24,8 +24,14 @@ ci_backend_compile(HirFunc *hir, const CiBackendOptions *opts, CiJitCode *code,
     if (opts == NULL) {
         opts = &defaults;
     }
-    LirFunc *f = lir_lower(hir, why);
+    HirCache *caches = PyMem_RawCalloc((size_t)lir_lower_ncaches(hir) + 1, sizeof(HirCache));
+    if (caches == NULL) {
+        *why = "out of memory";
+        return -1;
+    }
+    LirFunc *f = lir_lower(hir, caches, why);
     if (f == NULL) {
+        PyMem_RawFree(caches);
         return -1;
     }
     char err[256];
@@ -54,5 +60,11 @@ ci_backend_compile(HirFunc *hir, const CiBackendOptions *opts, CiJitCode *code,
         }
     }
     lir_func_free(f);
+    if (rc == 0) {
+        code->caches = caches;
+    }
+    else {
+        PyMem_RawFree(caches);
+    }
     return rc;
 }

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "pycore_code.h"
+#include "pycore_dict.h"
 #include "pycore_opcode.h"
 
 /* -- Bytecode scanning ------------------------------------------------------------------ */
@@ -461,14 +462,20 @@ bld_u32(const _Py_CODEUNIT *p)
 
 /* Copy what the inline cache of `bi` says into i->cache. */
 static void
-bld_read_cache(BcInstr bi, HirInstr *i)
+bld_read_cache(Builder *bd, BcInstr bi, HirInstr *i)
 {
     const _Py_CODEUNIT *c = bi.cache;
     switch (bi.spec_op) {
     case LOAD_ATTR_INSTANCE_VALUE:
-    case STORE_ATTR_INSTANCE_VALUE: {
+    case STORE_ATTR_INSTANCE_VALUE:
+    case LOAD_ATTR_SLOT:
+    case STORE_ATTR_SLOT:
+    case LOAD_ATTR_MODULE: {
         const _PyAttrCache *ac = (const _PyAttrCache *)c;
-        i->cache.kind = HIR_CACHE_INSTANCE_VALUE;
+        i->cache.kind = bi.spec_op == LOAD_ATTR_MODULE ? HIR_CACHE_MODULE
+                        : bi.spec_op == LOAD_ATTR_SLOT || bi.spec_op == STORE_ATTR_SLOT
+                            ? HIR_CACHE_SLOT
+                            : HIR_CACHE_INSTANCE_VALUE;
         i->cache.version = bld_u32(ac->version);
         i->cache.index = ac->index;
         break;
@@ -491,8 +498,17 @@ bld_read_cache(BcInstr bi, HirInstr *i)
         i->cache.kind = bi.spec_op == LOAD_GLOBAL_MODULE ? HIR_CACHE_GLOBAL_MODULE
                                                          : HIR_CACHE_GLOBAL_BUILTIN;
         i->cache.version = bld_u32(gc->module_keys_version);
-        i->cache.version2 = gc->builtin_keys_version;
         i->cache.index = gc->index;
+        if (i->cache.kind == HIR_CACHE_GLOBAL_BUILTIN) {
+            /* The interpreter keeps 16 bits of the builtins' keys version; ours has 32. */
+            PyObject *builtins = bd->func->builtins;
+            uint32_t now = PyDict_CheckExact(builtins)
+                               ? ((PyDictObject *)builtins)->ma_keys->dk_version : 0;
+            if ((uint16_t)now != gc->builtin_keys_version || now == 0) {
+                i->cache.kind = HIR_CACHE_NONE;
+            }
+            i->cache.version2 = now;
+        }
         break;
     }
     default:
@@ -652,14 +668,14 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         }
         v = bld_emit_fs(bd, HIR_LoadGlobal, 0, off);
         v->name = PyTuple_GET_ITEM(co->co_names, bi.oparg >> 1);
-        bld_read_cache(bi, v);
+        bld_read_cache(bd, bi, v);
         bld_push(bd, v);
         return 0;
     case LOAD_ATTR:
         v = bld_emit_fs(bd, HIR_LoadAttr, 1, off);
         v->in[0] = bld_pop(bd);
         v->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
-        bld_read_cache(bi, v);
+        bld_read_cache(bd, bi, v);
         bld_push(bd, v);
         return 0;
     case STORE_ATTR:
@@ -667,13 +683,13 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         c->in[0] = bld_pop(bd);   /* owner */
         c->in[1] = bld_pop(bd);   /* value */
         c->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
-        bld_read_cache(bi, c);
+        bld_read_cache(bd, bi, c);
         return 0;
     case LOAD_METHOD:
         v = bld_emit_fs(bd, HIR_LoadMethod, 1, off);
         v->in[0] = bld_pop(bd);
         v->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
-        bld_read_cache(bi, v);
+        bld_read_cache(bd, bi, v);
         a = bld_emit(bd, HIR_GetSecondOutput, 1);
         a->in[0] = v;
         bld_push(bd, v);

@@ -152,6 +152,34 @@ hir_op_has(HirOp op, unsigned flag)
 /* -- Functions, blocks, instructions ---------------------------------------------------- */
 
 typedef struct HirInstr HirInstr;
+
+/* An attribute, method or global lookup's inline cache: which specialised form the
+   lookup took the last time and what that form needs, valid while `version` (and
+   `version2`) still hold. A stale or empty cache costs a check, never correctness.
+   The builder fills HirInstr.cache from the interpreter's inline cache; compiled code
+   owns one per lookup site, which Jit/rt/helpers.c refills on a miss. */
+typedef struct HirCache {
+    int kind;           /* HIR_CACHE_* */
+    uint32_t version;   /* type version tag, or the globals' or module's keys version */
+    uint32_t version2;  /* instances' shared keys version, or the builtins' keys version */
+    uint32_t index;     /* instance values index, dict entry index, or slot offset */
+    PyObject *descr;    /* borrowed; the type's attribute, alive while `version` holds */
+    uint32_t misses;    /* compiled code: lookups that missed, to back off refilling */
+} HirCache;
+
+/* Which specialised form a lookup took (HirCache.kind). */
+enum {
+    HIR_CACHE_NONE,
+    HIR_CACHE_INSTANCE_VALUE,   /* attribute in a managed-dict instance's values */
+    HIR_CACHE_SLOT,             /* attribute in a __slots__ member at offset `index` */
+    HIR_CACHE_MODULE,           /* attribute of a module: its dict's entry `index` */
+    HIR_CACHE_CLASS_VALUE,      /* LOAD_ATTR of a plain class attribute (no instance
+                                   value can shadow it): `descr` */
+    HIR_CACHE_METHOD_VALUES,    /* LOAD_METHOD, instance without its own dict */
+    HIR_CACHE_METHOD_NO_DICT,   /* LOAD_METHOD, instances have no dict */
+    HIR_CACHE_GLOBAL_MODULE,    /* LOAD_GLOBAL found in the globals */
+    HIR_CACHE_GLOBAL_BUILTIN,   /* LOAD_GLOBAL found in the builtins */
+};
 typedef struct HirBlock HirBlock;
 typedef struct HirFunc HirFunc;
 
@@ -192,16 +220,10 @@ struct HirInstr {
     HirBlock *target[2];    /* Branch: target[0]; CondBranch: true, false */
     HirFrameState *fs;      /* instructions with DEOPT or RAISE */
     /* What the interpreter's inline cache knew when the function was built (its
-       specialised form of the bytecode): helpers try that fast path first and fall back
-       to the generic one, so a stale cache costs a check, never correctness. All zero
-       when the instruction was not specialised. Not printed: versions differ per run. */
-    struct {
-        int kind;           /* HIR_CACHE_* */
-        uint32_t version;   /* type version, or globals keys version */
-        uint32_t version2;  /* instance keys version, or builtins keys version */
-        uint32_t index;     /* values index, or dict entry index */
-        PyObject *descr;    /* LOAD_METHOD's method, valid while the type version holds */
-    } cache;
+       specialised form of the bytecode). Lowering copies it into the compiled code's own
+       cache for the instruction, which its helper refills on a miss. Not printed:
+       versions differ per run. */
+    HirCache cache;
     void *backend;          /* scratch for later stages */
 };
 
@@ -229,16 +251,6 @@ struct HirFunc {
     int nblocks;
     int next_instr_id;
     int next_block_id;
-};
-
-/* Which specialised form an instruction's inline cache held (HirInstr.cache.kind). */
-enum {
-    HIR_CACHE_NONE,
-    HIR_CACHE_INSTANCE_VALUE,   /* LOAD_ATTR / STORE_ATTR on a managed-dict instance */
-    HIR_CACHE_METHOD_VALUES,    /* LOAD_METHOD, instance without its own dict */
-    HIR_CACHE_METHOD_NO_DICT,   /* LOAD_METHOD, instances have no dict */
-    HIR_CACHE_GLOBAL_MODULE,    /* LOAD_GLOBAL found in the globals */
-    HIR_CACHE_GLOBAL_BUILTIN,   /* LOAD_GLOBAL found in the builtins */
 };
 
 HirFunc *hir_func_new(JitArena *arena, const char *name);

@@ -59,6 +59,7 @@ typedef struct LwCtx {
     HirInstr *origin;
     const char *label;
     const char *why;
+    HirCache *caches;   /* the next inline cache to hand out */
 } LwCtx;
 
 /* -- Emitting ---------------------------------------------------------------------------- */
@@ -321,6 +322,23 @@ lw_stack_array(LwCtx *c, HirInstr **items, int n)
     return lw_def(c, LIR_Lea, 1, lw_mem(c->frame, base), lir_imm(0));
 }
 
+/* Lookups with an inline cache (see lir_lower). */
+static bool
+lw_has_cache(HirOp op)
+{
+    return op == HIR_LoadAttr || op == HIR_StoreAttr || op == HIR_LoadMethod
+           || op == HIR_LoadGlobal;
+}
+
+/* The address of I's own inline cache, seeded with what the HIR knows. */
+static LirOperand
+lw_cache(LwCtx *c, HirInstr *i)
+{
+    HirCache *cache = c->caches++;
+    *cache = i->cache;
+    return lir_imm((int64_t)(intptr_t)cache);
+}
+
 static void
 lw_set(LwCtx *c, HirInstr *i, int vreg)
 {
@@ -441,20 +459,15 @@ lw_instr(LwCtx *c, HirInstr *i)
         break;
     case HIR_LoadGlobal:
         lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_LoadGlobal, NULL, lir_vreg(c->frame),
-                                           name, lir_imm(i->cache.kind),
-                                           lir_imm(i->cache.version),
-                                           lir_imm(i->cache.version2),
-                                           lir_imm(i->cache.index))));
+                                           name, lw_cache(c, i))));
         break;
     case HIR_LoadAttr:
         lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_LoadAttr, NULL, lw_val(c, in[0]),
-                                           name, lir_imm(i->cache.version),
-                                           lir_imm(i->cache.index))));
+                                           name, lw_cache(c, i))));
         break;
     case HIR_StoreAttr:
         lw_checked_int(c, LW_CALL(c, Ci_JitRt_StoreAttr, NULL, lw_val(c, in[0]), name,
-                                  lw_val(c, in[1]), lir_imm(i->cache.version),
-                                  lir_imm(i->cache.index)));
+                                  lw_val(c, in[1]), lw_cache(c, i)));
         break;
     case HIR_DeleteAttr:
         lw_checked_int(c, LW_CALL(c, Ci_JitRt_DeleteAttr, NULL, lw_val(c, in[0]), name));
@@ -474,9 +487,7 @@ lw_instr(LwCtx *c, HirInstr *i)
     case HIR_LoadMethod: {
         int second;
         r = LW_CALL(c, Ci_JitRt_LoadMethod, &second, lw_val(c, in[0]), name,
-                    lir_imm(i->cache.kind), lir_imm(i->cache.version),
-                    lir_imm(i->cache.version2),
-                    lir_imm((int64_t)(intptr_t)i->cache.descr));
+                    lw_cache(c, i));
         lw_guard(c, LIR_DeoptCmp, LIR_CC_EQ, second, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
         lw_set(c, i, r);
         c->second[i->id] = second;
@@ -732,13 +743,26 @@ lw_fill_phis(LwCtx *c)
     }
 }
 
+int
+lir_lower_ncaches(HirFunc *hir)
+{
+    int n = 0;
+    for (HirBlock *b = hir->blocks; b != NULL; b = b->next_in_func) {
+        for (HirInstr *i = b->first; i != NULL; i = i->next) {
+            n += lw_has_cache(i->op);
+        }
+    }
+    return n;
+}
+
 LirFunc *
-lir_lower(HirFunc *hir, const char **why)
+lir_lower(HirFunc *hir, HirCache *caches, const char **why)
 {
     int nblocks;
     HirBlock **rpo = hir_func_rpo(hir, &nblocks);
     LwCtx c = {0};
     c.hir = hir;
+    c.caches = caches;
     c.f = lir_func_new(hir->name);
     int nids = hir->next_instr_id + 1, nbids = hir->next_block_id + 1;
     c.val = lir_alloc(c.f, sizeof(LirOperand) * (size_t)nids);

@@ -10,7 +10,11 @@
    _PyInterpreterFrame. Every LIR instruction's origin is its HirInstr, and its origin
    label a printable summary of it. Returns NULL, with *why set to a static string, when
    an instruction cannot be lowered yet; free the result with lir_func_free. Runs no
-   Python code. */
-LirFunc *lir_lower(HirFunc *hir, const char **why);
+   Python code.
+   CACHES has room for lir_lower_ncaches(hir) inline caches, zeroed: one per lookup
+   (LoadAttr, StoreAttr, LoadMethod, LoadGlobal), which lowering seeds from the HIR and
+   the compiled code reads and refills, so it must live as long as the code. */
+LirFunc *lir_lower(HirFunc *hir, HirCache *caches, const char **why);
+int lir_lower_ncaches(HirFunc *hir);
 
 #endif /* CINDER_JIT_LIR_LOWER_H */

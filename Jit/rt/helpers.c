@@ -8,9 +8,11 @@
 #include "opcode.h"
 #include "pycore_dict.h"
 #include "pycore_long.h"
+#include "pycore_moduleobject.h"
 #include "pycore_object.h"
 #include "pycore_pyerrors.h"
 #include "pycore_unicodeobject.h"
+#include "structmember.h"
 
 /* NameError for a missing global, with .name set as the interpreter does, so that the
    traceback printer can suggest a close name. */
@@ -30,30 +32,366 @@ rt_name_error(PyObject *name)
     PyErr_Restore(type, value, tb);
 }
 
+/* -- Inline caches ------------------------------------------------------------------------ */
+
+/* Whether a missing site should try to refill its cache now: the first misses always, then
+   one in RT_REFILL_PERIOD, so that a polymorphic site does not pay for a refill each time. */
+#define RT_REFILL_EAGER 64
+#define RT_REFILL_PERIOD 64
+
+static bool
+rt_should_refill(HirCache *c)
+{
+    c->misses++;
+    return c->misses <= RT_REFILL_EAGER || c->misses % RT_REFILL_PERIOD == 0;
+}
+
+/* A type's version tag for caching, assigning one if needed; 0 when it has none. */
+static uint32_t
+rt_type_version(PyTypeObject *tp, PyObject *name, PyObject **descr)
+{
+    *descr = _PyType_Lookup(tp, name); /* assigns the version tag when it can */
+    if (!(tp->tp_flags & Py_TPFLAGS_VALID_VERSION_TAG)) {
+        return 0;
+    }
+    return tp->tp_version_tag;
+}
+
+/* The index of NAME in the shared keys of TP's instances, or -1. */
+static Py_ssize_t
+rt_shared_index(PyTypeObject *tp, PyObject *name)
+{
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+    return keys == NULL ? -1 : _PyDictKeys_StringLookup(keys, name);
+}
+
+/* The entry index and keys version for NAME in a module's dict, or false. */
+static bool
+rt_module_entry(PyObject *module, PyObject *name, uint32_t *version, uint32_t *index)
+{
+    PyObject *dict = ((PyModuleObject *)module)->md_dict;
+    if (dict == NULL || !PyDict_CheckExact(dict)) {
+        return false;
+    }
+    PyDictKeysObject *keys = ((PyDictObject *)dict)->ma_keys;
+    if (keys->dk_kind != DICT_KEYS_UNICODE) {
+        return false;
+    }
+    Py_ssize_t ix = _PyDictKeys_StringLookup(keys, name);
+    if (ix < 0 || ix > UINT16_MAX) {
+        return false;
+    }
+    uint32_t v = _PyDictKeys_GetVersionForCurrentState(keys);
+    if (v == 0) {
+        return false;
+    }
+    *version = v;
+    *index = (uint32_t)ix;
+    return true;
+}
+
+/* Refill an attribute site's cache from OBJ's type, for a load (LOAD_ATTR or, with
+   METHOD, LOAD_METHOD) or a store. Leaves the kind NONE when no fast path applies. */
+static void
+rt_fill_attr(HirCache *c, PyObject *obj, PyObject *name, bool store, bool method)
+{
+    PyTypeObject *tp = Py_TYPE(obj);
+    c->kind = HIR_CACHE_NONE;
+    if (PyModule_CheckExact(obj) && !store) {
+        if (rt_module_entry(obj, name, &c->version, &c->index)) {
+            c->kind = HIR_CACHE_MODULE;
+        }
+        return;
+    }
+    if ((store ? tp->tp_setattro != PyObject_GenericSetAttr
+               : tp->tp_getattro != PyObject_GenericGetAttr)) {
+        return;
+    }
+    PyObject *descr;
+    uint32_t version = rt_type_version(tp, name, &descr);
+    if (version == 0) {
+        return;
+    }
+    bool managed = (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) != 0;
+    c->version = version;
+    if (descr == NULL) {
+        /* Only the instance can have it: its values, when they are not a real dict. */
+        if (method || !managed || *_PyObject_ValuesPointer(obj) == NULL) {
+            return;
+        }
+        Py_ssize_t ix = rt_shared_index(tp, name);
+        if (ix >= 0 && ix <= UINT16_MAX) {
+            c->kind = HIR_CACHE_INSTANCE_VALUE;
+            c->index = (uint32_t)ix;
+        }
+        return;
+    }
+    PyTypeObject *dtp = Py_TYPE(descr);
+    if (dtp == &PyMemberDescr_Type && !method) {
+        PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
+        if (m->type == T_OBJECT_EX && !(store && (m->flags & READONLY))
+            && m->offset > 0 && m->offset <= UINT16_MAX) {
+            c->kind = HIR_CACHE_SLOT;
+            c->index = (uint32_t)m->offset;
+        }
+        return;
+    }
+    /* The type's attribute, unless the instance shadows it: true only when no instance
+       of the type has a dict (NO_DICT), or this one keeps its attributes in values whose
+       shared keys lack the name (checked through the keys version). */
+    if (store || dtp->tp_descr_set != NULL
+        || (method ? !(dtp->tp_flags & Py_TPFLAGS_METHOD_DESCRIPTOR)
+                   : dtp->tp_descr_get != NULL)) {
+        return;
+    }
+    if (managed) {
+        PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+        if (*_PyObject_ManagedDictPointer(obj) != NULL || keys == NULL
+            || _PyDictKeys_StringLookup(keys, name) != DKIX_EMPTY) {
+            return;
+        }
+        c->version2 = _PyDictKeys_GetVersionForCurrentState(keys);
+        if (c->version2 == 0) {
+            return;
+        }
+        c->kind = method ? HIR_CACHE_METHOD_VALUES : HIR_CACHE_CLASS_VALUE;
+    }
+    else if (tp->tp_dictoffset == 0) {
+        c->kind = method ? HIR_CACHE_METHOD_NO_DICT : HIR_CACHE_CLASS_VALUE;
+    }
+    else {
+        return;
+    }
+    c->descr = descr;
+}
+
+/* Whether OBJ, of the cached type, keeps no attribute of its own that could shadow the
+   type's (a METHOD_VALUES or CLASS_VALUE cache). */
+static inline bool
+rt_unshadowed(PyObject *obj, HirCache *c)
+{
+    if (!(Py_TYPE(obj)->tp_flags & Py_TPFLAGS_MANAGED_DICT)) {
+        return true; /* instances of the type have no dict at all */
+    }
+    return *_PyObject_ManagedDictPointer(obj) == NULL
+           && ((PyHeapTypeObject *)Py_TYPE(obj))->ht_cached_keys->dk_version == c->version2;
+}
+
+/* The module attribute a MODULE cache names, or NULL. */
+static inline PyObject *
+rt_cached_module_attr(PyObject *obj, HirCache *c)
+{
+    if (!PyModule_CheckExact(obj)) {
+        return NULL;
+    }
+    PyDictKeysObject *keys = ((PyDictObject *)((PyModuleObject *)obj)->md_dict)->ma_keys;
+    if (keys->dk_version != c->version) {
+        return NULL;
+    }
+    return DK_UNICODE_ENTRIES(keys)[c->index].me_value;
+}
+
+/* LOAD_ATTR's cached fast path: a borrowed reference, or NULL on a miss. */
+static inline PyObject *
+rt_load_attr_cached(PyObject *obj, HirCache *c)
+{
+    if (c->kind == HIR_CACHE_MODULE) {
+        return rt_cached_module_attr(obj, c);
+    }
+    if (Py_TYPE(obj)->tp_version_tag != c->version) {
+        return NULL;
+    }
+    switch (c->kind) {
+    case HIR_CACHE_INSTANCE_VALUE: {
+        PyDictValues *values = *_PyObject_ValuesPointer(obj);
+        return values != NULL ? values->values[c->index] : NULL;
+    }
+    case HIR_CACHE_SLOT:
+        return *(PyObject **)((char *)obj + c->index);
+    case HIR_CACHE_CLASS_VALUE:
+        return rt_unshadowed(obj, c) ? c->descr : NULL;
+    default:
+        return NULL;
+    }
+}
+
 PyObject *
-Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, int kind,
-                    uint32_t module_version, uint32_t builtins_version, uint32_t index)
+Ci_JitRt_LoadAttr(PyObject *obj, PyObject *name, HirCache *c)
+{
+    PyObject *v = rt_load_attr_cached(obj, c);
+    if (v != NULL) {
+        return Py_NewRef(v);
+    }
+    if (rt_should_refill(c)) {
+        rt_fill_attr(c, obj, name, false, false);
+        v = rt_load_attr_cached(obj, c);
+        if (v != NULL) {
+            return Py_NewRef(v);
+        }
+    }
+    return PyObject_GetAttr(obj, name);
+}
+
+/* STORE_ATTR's cached fast path: true when it stored VALUE. */
+static inline bool
+rt_store_attr_cached(PyObject *obj, PyObject *value, HirCache *c)
+{
+    if (Py_TYPE(obj)->tp_version_tag != c->version) {
+        return false;
+    }
+    PyObject **slot, *old;
+    if (c->kind == HIR_CACHE_INSTANCE_VALUE) {
+        PyDictValues *values = *_PyObject_ValuesPointer(obj);
+        if (values == NULL) {
+            return false;
+        }
+        slot = &values->values[c->index];
+        old = *slot;
+        *slot = Py_NewRef(value);
+        if (old == NULL) {
+            _PyDictValues_AddToInsertionOrder(values, c->index);
+        }
+        else {
+            Py_DECREF(old);
+        }
+        return true;
+    }
+    if (c->kind == HIR_CACHE_SLOT) {
+        slot = (PyObject **)((char *)obj + c->index);
+        old = *slot;
+        *slot = Py_NewRef(value);
+        Py_XDECREF(old);
+        return true;
+    }
+    return false;
+}
+
+int
+Ci_JitRt_StoreAttr(PyObject *obj, PyObject *name, PyObject *value, HirCache *c)
+{
+    if (rt_store_attr_cached(obj, value, c)) {
+        return 0;
+    }
+    if (rt_should_refill(c)) {
+        rt_fill_attr(c, obj, name, true, false);
+        if (rt_store_attr_cached(obj, value, c)) {
+            return 0;
+        }
+    }
+    return PyObject_SetAttr(obj, name, value);
+}
+
+/* LOAD_METHOD's cached fast path: true when it set *r. */
+static inline bool
+rt_load_method_cached(PyObject *obj, HirCache *c, CiJitPair *r)
+{
+    if (c->kind == HIR_CACHE_MODULE) {
+        PyObject *v = rt_cached_module_attr(obj, c);
+        if (v == NULL) {
+            return false;
+        }
+        r->first = NULL;
+        r->second = Py_NewRef(v);
+        return true;
+    }
+    if (Py_TYPE(obj)->tp_version_tag != c->version
+        || (c->kind != HIR_CACHE_METHOD_NO_DICT
+            && (c->kind != HIR_CACHE_METHOD_VALUES || !rt_unshadowed(obj, c)))) {
+        return false;
+    }
+    r->first = Py_NewRef(c->descr);
+    r->second = Py_NewRef(obj);
+    return true;
+}
+
+CiJitPair
+Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name, HirCache *c)
+{
+    CiJitPair r = {NULL, NULL};
+    if (rt_load_method_cached(obj, c, &r)) {
+        return r;
+    }
+    if (rt_should_refill(c)) {
+        rt_fill_attr(c, obj, name, false, true);
+        if (rt_load_method_cached(obj, c, &r)) {
+            return r;
+        }
+    }
+    PyObject *meth = NULL;
+    if (_PyObject_GetMethod(obj, name, &meth)) {
+        r.first = meth;
+        r.second = Py_NewRef(obj);
+    }
+    else {
+        r.second = meth;   /* the attribute, or NULL on error */
+    }
+    return r;
+}
+
+/* LOAD_GLOBAL's cached fast path: a borrowed reference, or NULL on a miss. */
+static inline PyObject *
+rt_load_global_cached(PyDictObject *globals, PyDictObject *builtins, HirCache *c)
+{
+    if (globals->ma_keys->dk_version != c->version) {
+        return NULL;
+    }
+    if (c->kind == HIR_CACHE_GLOBAL_MODULE) {
+        return DK_UNICODE_ENTRIES(globals->ma_keys)[c->index].me_value;
+    }
+    if (c->kind == HIR_CACHE_GLOBAL_BUILTIN && builtins->ma_keys->dk_version == c->version2) {
+        return DK_UNICODE_ENTRIES(builtins->ma_keys)[c->index].me_value;
+    }
+    return NULL;
+}
+
+/* Refill a LOAD_GLOBAL cache: where NAME is now, in the globals or else the builtins. */
+static void
+rt_fill_global(HirCache *c, PyDictObject *globals, PyDictObject *builtins, PyObject *name)
+{
+    c->kind = HIR_CACHE_NONE;
+    PyDictKeysObject *gk = globals->ma_keys, *bk = builtins->ma_keys;
+    if (gk->dk_kind != DICT_KEYS_UNICODE || bk->dk_kind != DICT_KEYS_UNICODE) {
+        return;
+    }
+    Py_ssize_t ix = _PyDictKeys_StringLookup(gk, name);
+    uint32_t gv = _PyDictKeys_GetVersionForCurrentState(gk);
+    if (gv == 0 || ix > UINT16_MAX) {
+        return;
+    }
+    if (ix >= 0) {
+        c->kind = HIR_CACHE_GLOBAL_MODULE;
+    }
+    else {
+        ix = _PyDictKeys_StringLookup(bk, name);
+        c->version2 = _PyDictKeys_GetVersionForCurrentState(bk);
+        if (ix < 0 || ix > UINT16_MAX || c->version2 == 0) {
+            return;
+        }
+        c->kind = HIR_CACHE_GLOBAL_BUILTIN;
+    }
+    c->version = gv;
+    c->index = (uint32_t)ix;
+}
+
+PyObject *
+Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, HirCache *c)
 {
     PyObject *globals = frame->f_globals, *builtins = frame->f_builtins;
     PyObject *v;
     if (PyDict_CheckExact(globals) && PyDict_CheckExact(builtins)) {
-        PyDictKeysObject *gk = ((PyDictObject *)globals)->ma_keys;
-        PyDictKeysObject *bk = ((PyDictObject *)builtins)->ma_keys;
-        if (kind == HIR_CACHE_GLOBAL_MODULE && gk->dk_version == module_version
-            && module_version != 0) {
-            v = DK_UNICODE_ENTRIES(gk)[index].me_value;
+        PyDictObject *g = (PyDictObject *)globals, *b = (PyDictObject *)builtins;
+        v = rt_load_global_cached(g, b, c);
+        if (v != NULL) {
+            return Py_NewRef(v);
+        }
+        if (rt_should_refill(c)) {
+            rt_fill_global(c, g, b, name);
+            v = rt_load_global_cached(g, b, c);
             if (v != NULL) {
                 return Py_NewRef(v);
             }
         }
-        else if (kind == HIR_CACHE_GLOBAL_BUILTIN && gk->dk_version == module_version
-                 && (uint16_t)bk->dk_version == builtins_version && module_version != 0) {
-            v = DK_UNICODE_ENTRIES(bk)[index].me_value;
-            if (v != NULL) {
-                return Py_NewRef(v);
-            }
-        }
-        v = _PyDict_LoadGlobal((PyDictObject *)globals, (PyDictObject *)builtins, name);
+        v = _PyDict_LoadGlobal(g, b, name);
         if (v != NULL) {
             return Py_NewRef(v);
         }
@@ -76,77 +414,6 @@ Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, int kind,
         rt_name_error(name);
     }
     return NULL;
-}
-
-CiJitPair
-Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name, int kind, uint32_t type_version,
-                    uint32_t keys_version, PyObject *descr)
-{
-    CiJitPair r = {NULL, NULL};
-    PyTypeObject *tp = Py_TYPE(obj);
-    if (kind != HIR_CACHE_NONE && tp->tp_version_tag == type_version && type_version != 0) {
-        bool hit = kind == HIR_CACHE_METHOD_NO_DICT;
-        if (kind == HIR_CACHE_METHOD_VALUES && (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)
-            && *_PyObject_ManagedDictPointer(obj) == NULL
-            && ((PyHeapTypeObject *)tp)->ht_cached_keys->dk_version == keys_version) {
-            hit = true;
-        }
-        if (hit) {
-            r.first = Py_NewRef(descr);
-            r.second = Py_NewRef(obj);
-            return r;
-        }
-    }
-    PyObject *meth = NULL;
-    if (_PyObject_GetMethod(obj, name, &meth)) {
-        r.first = meth;
-        r.second = Py_NewRef(obj);
-    }
-    else {
-        r.second = meth;   /* the attribute, or NULL on error */
-    }
-    return r;
-}
-
-/* The instance-values slot a LOAD_ATTR/STORE_ATTR cache names, or NULL. */
-static PyDictValues *
-rt_cached_values(PyObject *obj, uint32_t type_version)
-{
-    PyTypeObject *tp = Py_TYPE(obj);
-    if (type_version == 0 || tp->tp_version_tag != type_version
-        || !(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)) {
-        return NULL;
-    }
-    return *_PyObject_ValuesPointer(obj);
-}
-
-PyObject *
-Ci_JitRt_LoadAttr(PyObject *obj, PyObject *name, uint32_t type_version, uint32_t index)
-{
-    PyDictValues *values = rt_cached_values(obj, type_version);
-    if (values != NULL && values->values[index] != NULL) {
-        return Py_NewRef(values->values[index]);
-    }
-    return PyObject_GetAttr(obj, name);
-}
-
-int
-Ci_JitRt_StoreAttr(PyObject *obj, PyObject *name, PyObject *value, uint32_t type_version,
-                   uint32_t index)
-{
-    PyDictValues *values = rt_cached_values(obj, type_version);
-    if (values == NULL) {
-        return PyObject_SetAttr(obj, name, value);
-    }
-    PyObject *old = values->values[index];
-    values->values[index] = Py_NewRef(value);
-    if (old == NULL) {
-        _PyDictValues_AddToInsertionOrder(values, index);
-    }
-    else {
-        Py_DECREF(old);
-    }
-    return 0;
 }
 
 /* The value of a small exact int (at most one digit), through *out. */

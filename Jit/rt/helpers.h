@@ -8,31 +8,29 @@
 #include "Python.h"
 #include "pycore_frame.h"
 
+#include "Jit/hir/hir.h"
+
 /* Two results in rax:rdx (SysV returns a two-pointer struct in registers). */
 typedef struct {
     PyObject *first;
     PyObject *second;
 } CiJitPair;
 
-/* The helpers below that take inline-cache data (HirInstr.cache: a kind, two versions,
-   an index, a method) try the specialised interpreter's fast path first and fall back to
-   the generic operation when the cache no longer holds. */
+/* Lookups with an inline cache: compiled code owns one HirCache per site (Jit/hir/hir.h),
+   seeded from the interpreter's. A helper takes the cached fast path while the cache's
+   versions hold; on a miss it does the generic lookup and refills the cache from the
+   current state, backing off when a site keeps missing (a polymorphic site). */
 
 /* LOAD_GLOBAL: globals, then builtins; NameError (with .name set) when absent. */
-PyObject *Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, int kind,
-                              uint32_t module_version, uint32_t builtins_version,
-                              uint32_t index);
+PyObject *Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, HirCache *cache);
 
 /* LOAD_METHOD: the two stack slots LOAD_METHOD pushes, as new references: (method, self)
    when a method descriptor was found, else (NULL, attribute). Both NULL on error. */
-CiJitPair Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name, int kind, uint32_t type_version,
-                              uint32_t keys_version, PyObject *descr);
+CiJitPair Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name, HirCache *cache);
 
 /* LOAD_ATTR and STORE_ATTR (the latter 0 or -1). */
-PyObject *Ci_JitRt_LoadAttr(PyObject *obj, PyObject *name, uint32_t type_version,
-                            uint32_t index);
-int Ci_JitRt_StoreAttr(PyObject *obj, PyObject *name, PyObject *value,
-                       uint32_t type_version, uint32_t index);
+PyObject *Ci_JitRt_LoadAttr(PyObject *obj, PyObject *name, HirCache *cache);
+int Ci_JitRt_StoreAttr(PyObject *obj, PyObject *name, PyObject *value, HirCache *cache);
 
 /* BINARY_SUBSCR and STORE_SUBSCR (the latter 0 or -1). */
 PyObject *Ci_JitRt_BinarySubscr(PyObject *container, PyObject *sub);

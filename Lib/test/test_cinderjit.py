@@ -386,6 +386,196 @@ class BehaviourTests(JitTestCase):
         self.assert_same(type_change_mid_loop, [1, 2, "x"])
 
 
+# -- Inline caches: each lookup site caches what it found and must notice every change ----
+
+class Plain:
+    kind = "class value"
+
+    def __init__(self, x):
+        self.x = x
+
+    def method(self):
+        return ("method", self.x)
+
+
+class Slotted:
+    __slots__ = ("x", "y")
+
+    def __init__(self, x):
+        self.x = x
+
+    def method(self):
+        return ("slotted method", self.x)
+
+
+def read_attrs(o):
+    return (o.x, o.kind)
+
+
+def read_x(o):
+    return o.x
+
+
+def write_x(o, v):
+    o.x = v
+    return o.x
+
+
+def call_method(o):
+    return o.method()
+
+
+def read_global():
+    return cache_global, len("abc")
+
+
+def read_module_attr(m):
+    return m.value, m.func()
+
+
+cache_global = 1
+
+
+class InlineCacheTests(JitTestCase):
+    """A site's cache is filled on first use; these change what it cached and check that
+    compiled code and the interpreter still agree after every change."""
+
+    def steps(self, func, args_fn, changes):
+        """Compile func, then call it and its interpreted twin before and after each change
+        (a function of no arguments that mutates shared state)."""
+        twin = interpreted_twin(func)
+        self.compile(func)
+        for change in [None] + changes:
+            if change is not None:
+                change()
+            for _ in range(3):  # the first call fills the cache, the others hit it
+                self.assertEqual(outcome(func, *args_fn()), outcome(twin, *args_fn()),
+                                 change)
+
+    def test_instance_and_class_values(self):
+        C = type("C", (Plain,), {})
+        o = C(1)
+
+        def shadow_class_value():
+            o.kind = "instance value"
+
+        def materialise_dict():
+            o.__dict__["x"] = 5
+
+        def add_property():
+            C.x = property(lambda self: "property")
+
+        def remove_property():
+            del C.x
+
+        def change_class_value():
+            Plain.kind = "changed"
+
+        try:
+            self.steps(read_attrs, lambda: (o,),
+                       [shadow_class_value, materialise_dict, add_property,
+                        remove_property, change_class_value])
+        finally:
+            Plain.kind = "class value"
+
+    def test_missing_attribute_and_deletion(self):
+        o = Plain(1)
+
+        def delete():
+            del o.x
+
+        def restore():
+            o.x = 3
+
+        self.steps(read_x, lambda: (o,), [delete, restore])
+
+    def test_polymorphic_site(self):
+        objs = [Plain(1), Slotted(2), types.SimpleNamespace(x=3), Plain(4)]
+        self.compile(read_x)
+        twin = interpreted_twin(read_x)
+        for _ in range(200):
+            for o in objs:
+                self.assertEqual(read_x(o), twin(o))
+
+    def test_slots(self):
+        o = Slotted(1)
+
+        def empty_slot():
+            del o.x
+
+        self.steps(read_x, lambda: (o,), [empty_slot])
+        self.steps(write_x, lambda: (o, 7), [empty_slot])
+
+    def test_stores(self):
+        o = Plain(1)
+
+        def add_setter():
+            Plain.x = property(lambda self: "p", lambda self, v: None)
+
+        try:
+            self.steps(write_x, lambda: (o, 9), [add_setter])
+        finally:
+            del Plain.x
+        self.steps(write_x, lambda: (Plain(1), 2), [])
+        frozen = (1, 2)
+        self.steps(write_x, lambda: (frozen, 2), [])
+
+    def test_methods(self):
+        C = type("C", (Plain,), {})
+        o = C(1)
+
+        def replace_method():
+            C.method = lambda self: ("replaced", self.x)
+
+        def shadow_in_instance():
+            o.method = lambda: "instance attribute"
+
+        def unshadow():
+            del o.method
+
+        self.steps(call_method, lambda: (o,),
+                   [replace_method, shadow_in_instance, unshadow])
+        self.steps(call_method, lambda: (Slotted(3),), [])
+
+    def test_globals_and_builtins(self):
+        g = globals()
+
+        def rebind():
+            g["cache_global"] = 2
+
+        def shadow_builtin():
+            g["len"] = lambda s: "shadowed"
+
+        def unshadow_builtin():
+            del g["len"]
+
+        def delete_global():
+            del g["cache_global"]
+
+        try:
+            self.steps(read_global, lambda: (),
+                       [rebind, shadow_builtin, unshadow_builtin, delete_global])
+        finally:
+            g["cache_global"] = 1
+            g.pop("len", None)
+
+    def test_module_attributes(self):
+        m = types.ModuleType("m")
+        m.value = 1
+        m.func = lambda: "f"
+
+        def rebind():
+            m.value = 2
+
+        def replace_func():
+            m.func = lambda: "g"
+
+        def delete():
+            del m.value
+
+        self.steps(read_module_attr, lambda: (m,), [rebind, replace_func, delete])
+
+
 class RuntimeTests(JitTestCase):
     def test_recursion(self):
         self.assert_same(deep, 100)
