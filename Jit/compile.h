@@ -10,7 +10,7 @@ typedef struct CiJitCode {
     size_t code_size;       /* bytes of machine code */
     double compile_seconds; /* wall time of the whole pipeline */
     void *memory;           /* the executable allocation, released by ci_jit_code_free */
-    struct HirCache *caches; /* the code's inline caches (lir_lower), freed with it */
+    struct CiJitSiteCache *caches; /* its inline caches (lir_lower), freed with it */
 } CiJitCode;
 
 /* Compile FUNC's code object for FUNC's globals and builtins. Returns NULL, with *why set

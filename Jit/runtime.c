@@ -138,19 +138,16 @@ rt_active_in(PyInterpreterState *interp)
     return rt.extra_index >= 0 && interp == rt.interp;
 }
 
-/* CODE's state, or NULL when it has none. */
-static CiJitCodeState *
+/* CODE's state, or NULL when it has none. Read straight from co_extra: it runs on every
+   entry into compiled code. */
+static inline CiJitCodeState *
 rt_state(PyCodeObject *code)
 {
-    void *extra = NULL;
-    if (rt.extra_index < 0) {
+    _PyCodeObjectExtra *extra = code->co_extra;
+    if (extra == NULL || rt.extra_index < 0 || rt.extra_index >= extra->ce_size) {
         return NULL;
     }
-    if (_PyCode_GetExtra((PyObject *)code, rt.extra_index, &extra) < 0) {
-        PyErr_Clear();
-        return NULL;
-    }
-    return extra;
+    return extra->ce_extras[rt.extra_index];
 }
 
 /* CODE's state, created if needed; NULL (no exception) when out of memory. */
@@ -420,6 +417,24 @@ Ci_JitRunFrame(PyThreadState *tstate, _PyInterpreterFrame *frame)
 }
 
 /* --- API for compiled code ----------------------------------------------- */
+
+CiJitBody
+ci_jit_direct_entry(PyThreadState *tstate, PyFunctionObject *func)
+{
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    if (code->_co_firsttraceable != 0 || tstate->cframe->use_tracing
+        || tstate->interp->eval_frame != NULL || !rt_active_in(tstate->interp)) {
+        return NULL;
+    }
+    CiJitCodeState *st = rt_state(code);
+    if (st == NULL || st->body == NULL
+        || (st->globals != NULL
+            && (func->func_globals != st->globals
+                || func->func_builtins != st->builtins))) {
+        return NULL;
+    }
+    return st->body;
+}
 
 void
 ci_jit_count_deopt(int reason)

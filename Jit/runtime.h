@@ -51,6 +51,15 @@ void ci_jit_count_deopt(int reason);
 /* The printable name of a reason ("guard failure", ...). */
 const char *ci_jit_deopt_reason_name(int reason);
 
+/* --- Calls between compiled functions ------------------------------------ */
+
+/* The compiled body a call of FUNC may run directly, on a frame the caller pushes and
+   binds as the interpreter would (then prev_instr at the entry RESUME), or NULL when the
+   call must go through the interpreter: FUNC's code is not compiled (or for other
+   globals or builtins), it starts with COPY_FREE_VARS or MAKE_CELL (the interpreter runs
+   those before RESUME), or tracing, profiling or a PEP 523 frame evaluator is active. */
+CiJitBody ci_jit_direct_entry(PyThreadState *tstate, PyFunctionObject *func);
+
 /* --- Eval breaker -------------------------------------------------------- */
 
 /* Handle what set the eval breaker (signals, pending calls, a GIL drop

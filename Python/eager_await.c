@@ -10,6 +10,7 @@
 #include "pycore_pystate.h"       // _PyThreadState_GET
 #include "opcode.h"
 
+#include "cinder/ceval_frames.h"
 #include "cinder/eager_await.h"
 
 /* How it works.
@@ -342,13 +343,6 @@ is_await_aware(vectorcallfunc entry)
     }
     return 0;
 }
-
-/* From ceval.c (patches/0002). */
-extern _PyInterpreterFrame *_PyEvalFramePushAndInit(
-    PyThreadState *tstate, PyFunctionObject *func, PyObject *locals,
-    PyObject *const *args, size_t argcount, PyObject *kwnames);
-extern void _PyEvalFrameClearAndPop(PyThreadState *tstate,
-                                    _PyInterpreterFrame *frame);
 
 /* Run a Python coroutine function's body eagerly, as the entry frame of a new eval
    loop: what _PyEval_Vector does for any call, with the frame marked eager.  Returns

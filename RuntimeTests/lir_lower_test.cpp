@@ -19,6 +19,7 @@ extern "C" {
 #include "Jit/hir/builder.h"
 #include "Jit/hir/passes.h"
 #include "Jit/lir/lower.h"
+#include "Jit/rt/helpers.h"
 }
 
 #include "ir_test_driver.h"
@@ -49,7 +50,7 @@ define_test(const std::string &source)
 // The LIR's inline caches live in *caches, which must outlive code made from it.
 LirFunc *
 lower_function(PyObject *func, JitArena *arena, std::string *error,
-               std::vector<HirCache> *caches)
+               std::vector<CiJitSiteCache> *caches)
 {
     const char *why = nullptr;
     HirFunc *hir = hir_build(arena, (PyFunctionObject *)func, "test", &why, nullptr);
@@ -63,7 +64,7 @@ lower_function(PyObject *func, JitArena *arena, std::string *error,
         *error = err;
         return nullptr;
     }
-    caches->assign((size_t)lir_lower_ncaches(hir), HirCache{});
+    caches->assign((size_t)lir_lower_ncaches(hir), CiJitSiteCache{});
     LirFunc *lir = lir_lower(hir, caches->data(), &why);
     if (lir == nullptr) {
         *error = why;
@@ -114,7 +115,7 @@ run_lower(const std::string &passes, const std::string &source)
     }
     JitArena *arena = jit_arena_new();
     std::string error, out;
-    std::vector<HirCache> caches;
+    std::vector<CiJitSiteCache> caches;
     LirFunc *lir = lower_function(func, arena, &error, &caches);
     if (lir == nullptr) {
         out = "ERROR: " + error;
@@ -141,7 +142,7 @@ run_lower(const std::string &passes, const std::string &source)
 struct CompiledFunc {
     PyObject *func = nullptr;
     CiJitCode code = {};
-    std::vector<HirCache> caches;
+    std::vector<CiJitSiteCache> caches;
     std::string error;
     int deopts = 0;
 

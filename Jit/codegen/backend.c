@@ -5,6 +5,7 @@
 
 #include "Jit/codegen/x86_64.h"
 #include "Jit/lir/lower.h"
+#include "Jit/rt/helpers.h"
 
 #include <stdlib.h>
 
@@ -24,7 +25,8 @@ ci_backend_compile(HirFunc *hir, const CiBackendOptions *opts, CiJitCode *code,
     if (opts == NULL) {
         opts = &defaults;
     }
-    HirCache *caches = PyMem_RawCalloc((size_t)lir_lower_ncaches(hir) + 1, sizeof(HirCache));
+    CiJitSiteCache *caches = PyMem_RawCalloc((size_t)lir_lower_ncaches(hir) + 1,
+                                             sizeof(CiJitSiteCache));
     if (caches == NULL) {
         *why = "out of memory";
         return -1;

@@ -153,18 +153,17 @@ hir_op_has(HirOp op, unsigned flag)
 
 typedef struct HirInstr HirInstr;
 
-/* An attribute, method or global lookup's inline cache: which specialised form the
-   lookup took the last time and what that form needs, valid while `version` (and
-   `version2`) still hold. A stale or empty cache costs a check, never correctness.
-   The builder fills HirInstr.cache from the interpreter's inline cache; compiled code
-   owns one per lookup site, which Jit/rt/helpers.c refills on a miss. */
+/* One specialised form of an attribute, method or global lookup and what it needs, valid
+   while `version` (and `version2`) still hold: what the interpreter's inline cache knew
+   when the function was built (HirInstr.cache), and one way of compiled code's own
+   inline caches (CiJitSiteCache, Jit/rt/helpers.h). A stale or empty entry costs a
+   check, never correctness. */
 typedef struct HirCache {
     int kind;           /* HIR_CACHE_* */
     uint32_t version;   /* type version tag, or the globals' or module's keys version */
     uint32_t version2;  /* instances' shared keys version, or the builtins' keys version */
     uint32_t index;     /* instance values index, dict entry index, or slot offset */
     PyObject *descr;    /* borrowed; the type's attribute, alive while `version` holds */
-    uint32_t misses;    /* compiled code: lookups that missed, to back off refilling */
 } HirCache;
 
 /* Which specialised form a lookup took (HirCache.kind). */
@@ -220,9 +219,8 @@ struct HirInstr {
     HirBlock *target[2];    /* Branch: target[0]; CondBranch: true, false */
     HirFrameState *fs;      /* instructions with DEOPT or RAISE */
     /* What the interpreter's inline cache knew when the function was built (its
-       specialised form of the bytecode). Lowering copies it into the compiled code's own
-       cache for the instruction, which its helper refills on a miss. Not printed:
-       versions differ per run. */
+       specialised form of the bytecode). Lowering seeds the compiled code's own cache
+       for the instruction with it. Not printed: versions differ per run. */
     HirCache cache;
     void *backend;          /* scratch for later stages */
 };

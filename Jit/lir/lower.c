@@ -59,7 +59,7 @@ typedef struct LwCtx {
     HirInstr *origin;
     const char *label;
     const char *why;
-    HirCache *caches;   /* the next inline cache to hand out */
+    CiJitSiteCache *caches; /* the next inline cache to hand out */
 } LwCtx;
 
 /* -- Emitting ---------------------------------------------------------------------------- */
@@ -334,8 +334,8 @@ lw_has_cache(HirOp op)
 static LirOperand
 lw_cache(LwCtx *c, HirInstr *i)
 {
-    HirCache *cache = c->caches++;
-    *cache = i->cache;
+    CiJitSiteCache *cache = c->caches++;
+    cache->way[0] = i->cache;
     return lir_imm((int64_t)(intptr_t)cache);
 }
 
@@ -633,8 +633,8 @@ lw_instr(LwCtx *c, HirInstr *i)
         break;
     case HIR_Call: {
         int array = lw_stack_array(c, in, i->nin);
-        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_Call, NULL, lir_vreg(array),
-                                           lir_imm(i->index), name)));
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_Call, NULL, lir_vreg(c->tstate),
+                                           lir_vreg(array), lir_imm(i->index), name)));
         break;
     }
     case HIR_GetIter:
@@ -756,7 +756,7 @@ lir_lower_ncaches(HirFunc *hir)
 }
 
 LirFunc *
-lir_lower(HirFunc *hir, HirCache *caches, const char **why)
+lir_lower(HirFunc *hir, CiJitSiteCache *caches, const char **why)
 {
     int nblocks;
     HirBlock **rpo = hir_func_rpo(hir, &nblocks);

@@ -14,7 +14,8 @@
    CACHES has room for lir_lower_ncaches(hir) inline caches, zeroed: one per lookup
    (LoadAttr, StoreAttr, LoadMethod, LoadGlobal), which lowering seeds from the HIR and
    the compiled code reads and refills, so it must live as long as the code. */
-LirFunc *lir_lower(HirFunc *hir, HirCache *caches, const char **why);
+struct CiJitSiteCache; /* Jit/rt/helpers.h */
+LirFunc *lir_lower(HirFunc *hir, struct CiJitSiteCache *caches, const char **why);
 int lir_lower_ncaches(HirFunc *hir);
 
 #endif /* CINDER_JIT_LIR_LOWER_H */

@@ -4,6 +4,9 @@
 #include "Jit/rt/helpers.h"
 
 #include "Jit/hir/hir.h"
+#include "Jit/runtime.h"
+#include "cinder/ceval_frames.h"
+#include "pycore_ceval.h"
 
 #include "opcode.h"
 #include "pycore_dict.h"
@@ -34,16 +37,22 @@ rt_name_error(PyObject *name)
 
 /* -- Inline caches ------------------------------------------------------------------------ */
 
-/* Whether a missing site should try to refill its cache now: the first misses always, then
-   one in RT_REFILL_PERIOD, so that a polymorphic site does not pay for a refill each time. */
+/* The way a site's refill should write, or NULL when it should not refill now: the first
+   misses always, then one in RT_REFILL_PERIOD, so that a megamorphic site does not pay
+   for a refill each time. */
 #define RT_REFILL_EAGER 64
 #define RT_REFILL_PERIOD 64
 
-static bool
-rt_should_refill(HirCache *c)
+static HirCache *
+rt_refill_way(CiJitSiteCache *c, int nways)
 {
     c->misses++;
-    return c->misses <= RT_REFILL_EAGER || c->misses % RT_REFILL_PERIOD == 0;
+    if (c->misses > RT_REFILL_EAGER && c->misses % RT_REFILL_PERIOD != 0) {
+        return NULL;
+    }
+    HirCache *e = &c->way[c->next];
+    c->next = (c->next + 1) % (uint32_t)nways;
+    return e;
 }
 
 /* A type's version tag for caching, assigning one if needed; 0 when it has none. */
@@ -191,73 +200,75 @@ rt_cached_module_attr(PyObject *obj, HirCache *c)
     return DK_UNICODE_ENTRIES(keys)[c->index].me_value;
 }
 
-/* LOAD_ATTR's cached fast path: a borrowed reference, or NULL on a miss. */
+/* LOAD_ATTR's fast path through way E: a borrowed reference, or NULL on a miss. */
 static inline PyObject *
-rt_load_attr_cached(PyObject *obj, HirCache *c)
+rt_load_attr_way(PyObject *obj, HirCache *e)
 {
-    if (c->kind == HIR_CACHE_MODULE) {
-        return rt_cached_module_attr(obj, c);
+    if (e->kind == HIR_CACHE_MODULE) {
+        return rt_cached_module_attr(obj, e);
     }
-    if (Py_TYPE(obj)->tp_version_tag != c->version) {
+    if (Py_TYPE(obj)->tp_version_tag != e->version) {
         return NULL;
     }
-    switch (c->kind) {
+    switch (e->kind) {
     case HIR_CACHE_INSTANCE_VALUE: {
         PyDictValues *values = *_PyObject_ValuesPointer(obj);
-        return values != NULL ? values->values[c->index] : NULL;
+        return values != NULL ? values->values[e->index] : NULL;
     }
     case HIR_CACHE_SLOT:
-        return *(PyObject **)((char *)obj + c->index);
+        return *(PyObject **)((char *)obj + e->index);
     case HIR_CACHE_CLASS_VALUE:
-        return rt_unshadowed(obj, c) ? c->descr : NULL;
+        return rt_unshadowed(obj, e) ? e->descr : NULL;
     default:
         return NULL;
     }
 }
 
 PyObject *
-Ci_JitRt_LoadAttr(PyObject *obj, PyObject *name, HirCache *c)
+Ci_JitRt_LoadAttr(PyObject *obj, PyObject *name, CiJitSiteCache *c)
 {
-    PyObject *v = rt_load_attr_cached(obj, c);
-    if (v != NULL) {
-        return Py_NewRef(v);
+    PyObject *v;
+    for (int k = 0; k < CI_JIT_CACHE_WAYS; k++) {
+        if ((v = rt_load_attr_way(obj, &c->way[k])) != NULL) {
+            return Py_NewRef(v);
+        }
     }
-    if (rt_should_refill(c)) {
-        rt_fill_attr(c, obj, name, false, false);
-        v = rt_load_attr_cached(obj, c);
-        if (v != NULL) {
+    HirCache *e = rt_refill_way(c, CI_JIT_CACHE_WAYS);
+    if (e != NULL) {
+        rt_fill_attr(e, obj, name, false, false);
+        if ((v = rt_load_attr_way(obj, e)) != NULL) {
             return Py_NewRef(v);
         }
     }
     return PyObject_GetAttr(obj, name);
 }
 
-/* STORE_ATTR's cached fast path: true when it stored VALUE. */
+/* STORE_ATTR's fast path through way E: true when it stored VALUE. */
 static inline bool
-rt_store_attr_cached(PyObject *obj, PyObject *value, HirCache *c)
+rt_store_attr_way(PyObject *obj, PyObject *value, HirCache *e)
 {
-    if (Py_TYPE(obj)->tp_version_tag != c->version) {
+    if (Py_TYPE(obj)->tp_version_tag != e->version) {
         return false;
     }
     PyObject **slot, *old;
-    if (c->kind == HIR_CACHE_INSTANCE_VALUE) {
+    if (e->kind == HIR_CACHE_INSTANCE_VALUE) {
         PyDictValues *values = *_PyObject_ValuesPointer(obj);
         if (values == NULL) {
             return false;
         }
-        slot = &values->values[c->index];
+        slot = &values->values[e->index];
         old = *slot;
         *slot = Py_NewRef(value);
         if (old == NULL) {
-            _PyDictValues_AddToInsertionOrder(values, c->index);
+            _PyDictValues_AddToInsertionOrder(values, e->index);
         }
         else {
             Py_DECREF(old);
         }
         return true;
     }
-    if (c->kind == HIR_CACHE_SLOT) {
-        slot = (PyObject **)((char *)obj + c->index);
+    if (e->kind == HIR_CACHE_SLOT) {
+        slot = (PyObject **)((char *)obj + e->index);
         old = *slot;
         *slot = Py_NewRef(value);
         Py_XDECREF(old);
@@ -267,26 +278,29 @@ rt_store_attr_cached(PyObject *obj, PyObject *value, HirCache *c)
 }
 
 int
-Ci_JitRt_StoreAttr(PyObject *obj, PyObject *name, PyObject *value, HirCache *c)
+Ci_JitRt_StoreAttr(PyObject *obj, PyObject *name, PyObject *value, CiJitSiteCache *c)
 {
-    if (rt_store_attr_cached(obj, value, c)) {
-        return 0;
+    for (int k = 0; k < CI_JIT_CACHE_WAYS; k++) {
+        if (rt_store_attr_way(obj, value, &c->way[k])) {
+            return 0;
+        }
     }
-    if (rt_should_refill(c)) {
-        rt_fill_attr(c, obj, name, true, false);
-        if (rt_store_attr_cached(obj, value, c)) {
+    HirCache *e = rt_refill_way(c, CI_JIT_CACHE_WAYS);
+    if (e != NULL) {
+        rt_fill_attr(e, obj, name, true, false);
+        if (rt_store_attr_way(obj, value, e)) {
             return 0;
         }
     }
     return PyObject_SetAttr(obj, name, value);
 }
 
-/* LOAD_METHOD's cached fast path: true when it set *r. */
+/* LOAD_METHOD's fast path through way E: true when it set *r. */
 static inline bool
-rt_load_method_cached(PyObject *obj, HirCache *c, CiJitPair *r)
+rt_load_method_way(PyObject *obj, HirCache *e, CiJitPair *r)
 {
-    if (c->kind == HIR_CACHE_MODULE) {
-        PyObject *v = rt_cached_module_attr(obj, c);
+    if (e->kind == HIR_CACHE_MODULE) {
+        PyObject *v = rt_cached_module_attr(obj, e);
         if (v == NULL) {
             return false;
         }
@@ -294,26 +308,29 @@ rt_load_method_cached(PyObject *obj, HirCache *c, CiJitPair *r)
         r->second = Py_NewRef(v);
         return true;
     }
-    if (Py_TYPE(obj)->tp_version_tag != c->version
-        || (c->kind != HIR_CACHE_METHOD_NO_DICT
-            && (c->kind != HIR_CACHE_METHOD_VALUES || !rt_unshadowed(obj, c)))) {
+    if (Py_TYPE(obj)->tp_version_tag != e->version
+        || (e->kind != HIR_CACHE_METHOD_NO_DICT
+            && (e->kind != HIR_CACHE_METHOD_VALUES || !rt_unshadowed(obj, e)))) {
         return false;
     }
-    r->first = Py_NewRef(c->descr);
+    r->first = Py_NewRef(e->descr);
     r->second = Py_NewRef(obj);
     return true;
 }
 
 CiJitPair
-Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name, HirCache *c)
+Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name, CiJitSiteCache *c)
 {
     CiJitPair r = {NULL, NULL};
-    if (rt_load_method_cached(obj, c, &r)) {
-        return r;
+    for (int k = 0; k < CI_JIT_CACHE_WAYS; k++) {
+        if (rt_load_method_way(obj, &c->way[k], &r)) {
+            return r;
+        }
     }
-    if (rt_should_refill(c)) {
-        rt_fill_attr(c, obj, name, false, true);
-        if (rt_load_method_cached(obj, c, &r)) {
+    HirCache *e = rt_refill_way(c, CI_JIT_CACHE_WAYS);
+    if (e != NULL) {
+        rt_fill_attr(e, obj, name, false, true);
+        if (rt_load_method_way(obj, e, &r)) {
             return r;
         }
     }
@@ -328,9 +345,9 @@ Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name, HirCache *c)
     return r;
 }
 
-/* LOAD_GLOBAL's cached fast path: a borrowed reference, or NULL on a miss. */
+/* LOAD_GLOBAL's fast path through way C: a borrowed reference, or NULL on a miss. */
 static inline PyObject *
-rt_load_global_cached(PyDictObject *globals, PyDictObject *builtins, HirCache *c)
+rt_load_global_way(PyDictObject *globals, PyDictObject *builtins, HirCache *c)
 {
     if (globals->ma_keys->dk_version != c->version) {
         return NULL;
@@ -374,20 +391,19 @@ rt_fill_global(HirCache *c, PyDictObject *globals, PyDictObject *builtins, PyObj
 }
 
 PyObject *
-Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, HirCache *c)
+Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, CiJitSiteCache *c)
 {
     PyObject *globals = frame->f_globals, *builtins = frame->f_builtins;
     PyObject *v;
     if (PyDict_CheckExact(globals) && PyDict_CheckExact(builtins)) {
         PyDictObject *g = (PyDictObject *)globals, *b = (PyDictObject *)builtins;
-        v = rt_load_global_cached(g, b, c);
-        if (v != NULL) {
+        if ((v = rt_load_global_way(g, b, &c->way[0])) != NULL) {
             return Py_NewRef(v);
         }
-        if (rt_should_refill(c)) {
-            rt_fill_global(c, g, b, name);
-            v = rt_load_global_cached(g, b, c);
-            if (v != NULL) {
+        HirCache *e = rt_refill_way(c, 1);
+        if (e != NULL) {
+            rt_fill_global(e, g, b, name);
+            if ((v = rt_load_global_way(g, b, e)) != NULL) {
                 return Py_NewRef(v);
             }
         }
@@ -725,8 +741,40 @@ error:
     return NULL;
 }
 
+/* A call of FUNC, whose compiled BODY may run at once: push and bind its frame as the
+   interpreter does (consuming FUNC and ARGS), run the body on it, and let the interpreter
+   finish the frame if the body deopts. This skips _PyEval_Vector and an interpreter
+   activation per call between compiled functions. */
+static PyObject *
+rt_call_compiled(PyThreadState *tstate, PyFunctionObject *func, CiJitBody body,
+                 PyObject **args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    _PyInterpreterFrame *frame = _PyEvalFramePushAndInit(tstate, func, NULL, args,
+                                                         (size_t)nargs, kwnames);
+    if (frame == NULL) {
+        return NULL;
+    }
+    frame->prev_instr = _PyCode_CODE(frame->f_code); /* the entry RESUME has run */
+    _PyCFrame *cframe = tstate->cframe;
+    frame->previous = cframe->current_frame;
+    cframe->current_frame = frame;
+    PyObject *res = NULL;
+    if (!_Py_EnterRecursiveCallTstate(tstate, "")) {
+        res = body(tstate, frame);
+        _Py_LeaveRecursiveCallTstate(tstate);
+    }
+    cframe->current_frame = frame->previous;
+    if (res == CI_JIT_DEOPT || res == CI_JIT_DEOPT_ERROR) {
+        /* The interpreter continues at prev_instr + 1, or unwinds from prev_instr with
+           the exception set (its generator.throw() entry). */
+        res = _PyEval_EvalFrameDefault(tstate, frame, res == CI_JIT_DEOPT_ERROR);
+    }
+    _PyEvalFrameClearAndPop(tstate, frame);
+    return res;
+}
+
 PyObject *
-Ci_JitRt_Call(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames)
+Ci_JitRt_Call(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObject *kwnames)
 {
     /* LOAD_METHOD's (method, self) shape passes self as the first argument. */
     int is_meth = stack[0] != NULL;
@@ -734,6 +782,16 @@ Ci_JitRt_Call(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames)
     PyObject **args = stack + 2 - is_meth;
     Py_ssize_t total = nargs + is_meth;
     Py_ssize_t npos = total - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+    if (PyFunction_Check(callable)) {
+        CiJitBody body = ci_jit_direct_entry(tstate, (PyFunctionObject *)callable);
+        if (body != NULL) {
+            if (!is_meth) {
+                Py_XDECREF(stack[0]);
+            }
+            return rt_call_compiled(tstate, (PyFunctionObject *)callable, body, args, npos,
+                                    kwnames);
+        }
+    }
     PyObject *res = PyObject_Vectorcall(callable, args, (size_t)npos | PY_VECTORCALL_ARGUMENTS_OFFSET,
                                         kwnames);
     rt_release(stack, nargs + 2);

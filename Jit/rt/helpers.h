@@ -16,21 +16,30 @@ typedef struct {
     PyObject *second;
 } CiJitPair;
 
-/* Lookups with an inline cache: compiled code owns one HirCache per site (Jit/hir/hir.h),
-   seeded from the interpreter's. A helper takes the cached fast path while the cache's
-   versions hold; on a miss it does the generic lookup and refills the cache from the
-   current state, backing off when a site keeps missing (a polymorphic site). */
+/* Lookups with an inline cache: compiled code owns one CiJitSiteCache per LoadAttr,
+   StoreAttr, LoadMethod and LoadGlobal, seeded from the interpreter's cache. A helper
+   takes the fast path of the first way whose versions hold; on a miss it does the generic
+   lookup and refills the next way (round robin) from the current state, so a site that
+   sees a few types (subclasses sharing a method, say) hits for each of them. A site that
+   keeps missing backs off from refilling. LoadGlobal uses one way. */
+#define CI_JIT_CACHE_WAYS 4
+
+typedef struct CiJitSiteCache {
+    HirCache way[CI_JIT_CACHE_WAYS];
+    uint32_t misses;    /* lookups that missed every way */
+    uint32_t next;      /* the way the next refill writes */
+} CiJitSiteCache;
 
 /* LOAD_GLOBAL: globals, then builtins; NameError (with .name set) when absent. */
-PyObject *Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, HirCache *cache);
+PyObject *Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, CiJitSiteCache *cache);
 
 /* LOAD_METHOD: the two stack slots LOAD_METHOD pushes, as new references: (method, self)
    when a method descriptor was found, else (NULL, attribute). Both NULL on error. */
-CiJitPair Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name, HirCache *cache);
+CiJitPair Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name, CiJitSiteCache *cache);
 
 /* LOAD_ATTR and STORE_ATTR (the latter 0 or -1). */
-PyObject *Ci_JitRt_LoadAttr(PyObject *obj, PyObject *name, HirCache *cache);
-int Ci_JitRt_StoreAttr(PyObject *obj, PyObject *name, PyObject *value, HirCache *cache);
+PyObject *Ci_JitRt_LoadAttr(PyObject *obj, PyObject *name, CiJitSiteCache *cache);
+int Ci_JitRt_StoreAttr(PyObject *obj, PyObject *name, PyObject *value, CiJitSiteCache *cache);
 
 /* BINARY_SUBSCR and STORE_SUBSCR (the latter 0 or -1). */
 PyObject *Ci_JitRt_BinarySubscr(PyObject *container, PyObject *sub);
@@ -64,7 +73,8 @@ PyObject *Ci_JitRt_Unpack(PyObject *seq, int n);
 
 /* CALL: `stack` holds LOAD_METHOD's or PUSH_NULL's two slots then nargs arguments (the
    last len(kwnames) of them keywords); consumes all nargs + 2 slots, even on error. */
-PyObject *Ci_JitRt_Call(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames);
+PyObject *Ci_JitRt_Call(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
+                        PyObject *kwnames);
 
 /* FOR_ITER: the next item; NULL when the iterator is exhausted (StopIteration is
    cleared) or on error (exception set). */
