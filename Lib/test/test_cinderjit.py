@@ -576,6 +576,116 @@ class InlineCacheTests(JitTestCase):
         self.steps(read_module_attr, lambda: (m,), [rebind, replace_func, delete])
 
 
+# -- Calls between compiled functions: the caller pushes the callee's frame and runs its
+#    body directly; whatever the callee does must look as through the interpreter ---------
+
+def callee(a, b=10, *, c=100):
+    return a + b + c
+
+
+def callee_raises(x):
+    return 1 // x
+
+
+def callee_deopts_in_loop(items):
+    total = 0
+    for v in items:
+        total = total + v  # a str item makes the helper raise mid-loop
+    return total
+
+
+def callee_handles(x):
+    try:
+        return 10 // x
+    except ZeroDivisionError:
+        return "handled"
+
+
+def direct_calls(x):
+    return (callee(x), callee(x, 2), callee(x, c=3), callee(b=4, a=x),
+            callee(*(x, 5)), callee_handles(x))
+
+
+def direct_call_raising(x):
+    return callee_raises(x) + 1
+
+
+def direct_call_deopting(items):
+    return callee_deopts_in_loop(items)
+
+
+def closure_maker(x):
+    def inner(y):
+        return x + y
+    return inner(1), inner(2)
+
+
+def frames_seen():
+    return [f.f_code.co_name for f in frame_chain(sys._getframe())]
+
+
+def frame_chain(f):
+    out = []
+    while f is not None and len(out) < 3:
+        out.append(f)
+        f = f.f_back
+    return out
+
+
+def calls_frames_seen():
+    return frames_seen()
+
+
+class DirectCallTests(JitTestCase):
+    def setUp(self):
+        for f in (callee, callee_raises, callee_deopts_in_loop, callee_handles, frames_seen,
+                  frame_chain):
+            self.compile(f)
+
+    def test_arguments_defaults_keywords(self):
+        self.assert_same(direct_calls, 1)
+        self.assert_same(direct_calls, 0)
+
+    def test_callee_raises(self):
+        self.assert_same(direct_call_raising, 0)
+        self.assert_same(direct_call_raising, 1)
+
+    def test_callee_deopts(self):
+        self.assert_same(direct_call_deopting, [1, 2, 3])
+        self.assert_same(direct_call_deopting, [1, "x", 3])
+
+    def test_closures(self):
+        self.assert_same(closure_maker, 5)
+
+    def test_frames(self):
+        self.assertEqual(self.assert_same(calls_frames_seen)[1][:2],
+                         ["frames_seen", "calls_frames_seen"])
+
+    def test_tracing_turned_on_in_callee(self):
+        events = []
+
+        def tracer(frame, event, arg):
+            events.append((frame.f_code.co_name, event))
+            return tracer
+
+        def start_tracing():
+            sys.settrace(tracer)
+            return 1
+
+        def caller():
+            a = start_tracing()
+            return callee(a) + callee(a)
+
+        self.compile(start_tracing)
+        self.compile(caller)
+        try:
+            self.assertEqual(caller(), 222)
+        finally:
+            sys.settrace(None)
+        self.assertIn(("callee", "call"), events)
+        self.assertIn(("callee", "return"), events)
+
+
 class RuntimeTests(JitTestCase):
     def test_recursion(self):
         self.assert_same(deep, 100)
