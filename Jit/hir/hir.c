@@ -1,80 +1,10 @@
-/* HIR core: the arena, the opcode table, the type lattice, and building and walking the
+/* HIR core: the opcode table, the type lattice, and building and walking the
    control-flow graph. */
 
 #include "Jit/hir/hir.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* -- Arena ------------------------------------------------------------------------------ */
-
-typedef struct ArenaChunk {
-    struct ArenaChunk *prev;
-    size_t used, size;
-    _Alignas(16) char data[];
-} ArenaChunk;
-
-struct JitArena {
-    ArenaChunk *chunk;
-};
-
-enum { ARENA_CHUNK = 64 * 1024 };
-
-JitArena *
-jit_arena_new(void)
-{
-    JitArena *arena = calloc(1, sizeof(JitArena));
-    if (arena == NULL) {
-        Py_FatalError("JIT: out of memory");
-    }
-    return arena;
-}
-
-void *
-jit_arena_alloc(JitArena *arena, size_t size)
-{
-    size = (size + 15) & ~(size_t)15;
-    ArenaChunk *c = arena->chunk;
-    if (c == NULL || c->used + size > c->size) {
-        size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
-        c = malloc(sizeof(ArenaChunk) + cap);
-        if (c == NULL) {
-            Py_FatalError("JIT: out of memory");
-        }
-        c->prev = arena->chunk;
-        c->used = 0;
-        c->size = cap;
-        arena->chunk = c;
-    }
-    void *p = c->data + c->used;
-    c->used += size;
-    memset(p, 0, size);
-    return p;
-}
-
-char *
-jit_arena_strdup(JitArena *arena, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = jit_arena_alloc(arena, n);
-    memcpy(p, s, n);
-    return p;
-}
-
-void
-jit_arena_free(JitArena *arena)
-{
-    if (arena == NULL) {
-        return;
-    }
-    ArenaChunk *c = arena->chunk;
-    while (c != NULL) {
-        ArenaChunk *prev = c->prev;
-        free(c);
-        c = prev;
-    }
-    free(arena);
-}
 
 /* -- Opcode table ----------------------------------------------------------------------- */
 

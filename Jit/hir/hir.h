@@ -5,20 +5,12 @@
 #define CINDER_JIT_HIR_H
 
 #include "Python.h"
+#include "Jit/arena.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
-/* -- Arena ------------------------------------------------------------------------------ */
-
-/* All IR of one compilation comes from one arena, released in one call. */
-typedef struct JitArena JitArena;
-
-JitArena *jit_arena_new(void);
-void *jit_arena_alloc(JitArena *arena, size_t size);   /* zeroed; aborts on OOM */
-char *jit_arena_strdup(JitArena *arena, const char *s);
-void jit_arena_free(JitArena *arena);
 
 /* -- Types ------------------------------------------------------------------------------ */
 

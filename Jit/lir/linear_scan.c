@@ -672,11 +672,12 @@ ls_set_bit(uint64_t *set, int v)
     set[v / 64] |= 1ull << (v % 64);
 }
 
-static bool
-ls_bit(const uint64_t *set, int v)
-{
-    return (set[v / 64] >> (v % 64)) & 1;
-}
+/* for each V set in the bit set SET of WORDS words, in increasing order */
+#define LS_FOR_EACH_BIT(set, words, v)                                                 \
+    for (int ls_w_ = 0; ls_w_ < (words); ls_w_++)                                      \
+        for (uint64_t ls_b_ = (set)[ls_w_];                                            \
+             ls_b_ != 0 && ((v) = ls_w_ * 64 + __builtin_ctzll(ls_b_), true);          \
+             ls_b_ &= ls_b_ - 1)
 
 /* The vregs instruction I reads (memory bases and indexes and deopt values included),
    into OUT (room for 2 * lir_instr_nuses(i)); returns how many. */
@@ -765,6 +766,22 @@ ls_by_start_desc(const void *a, const void *b)
     return sx != sy ? (sx < sy ? 1 : -1) : (x->vreg > y->vreg) - (x->vreg < y->vreg);
 }
 
+/* Whether a call clobbers physical register R. */
+static bool
+ls_caller_saved(int r)
+{
+    static uint64_t mask;
+    if (mask == 0) {
+        for (int k = 0; k < LS_NUM_FP; k++) {
+            mask |= 1ull << (LIR_XMM0 + k);
+        }
+        for (size_t j = 0; j < sizeof ls_gp_caller_saved / sizeof(int); j++) {
+            mask |= 1ull << ls_gp_caller_saved[j];
+        }
+    }
+    return (mask >> r) & 1;
+}
+
 static void
 ls_build_intervals(LsCtx *c)
 {
@@ -777,10 +794,9 @@ ls_build_intervals(LsCtx *c)
         lir_block_succ(b, 0, &nsucc);
         for (int s = 0; s < nsucc; s++) {
             LirBlock *t = b->last->targets[s];
-            for (int v = 0; v < c->f->nvregs; v++) {
-                if (ls_bit(&c->live_in[t->order * w], v)) {
-                    ls_add_range(c, ls_vi(c, v), from, to);
-                }
+            int v;
+            LS_FOR_EACH_BIT(&c->live_in[t->order * w], w, v) {
+                ls_add_range(c, ls_vi(c, v), from, to);
             }
             for (LirInstr *i = t->first; i && i->op == LIR_Phi; i = i->next) {
                 for (int p = 0; p < i->nin; p++) {
@@ -837,11 +853,7 @@ ls_build_intervals(LsCtx *c)
             }
             if (i->op == LIR_Call) {
                 for (int r = 0; r < LIR_NUM_REGS; r++) {
-                    bool caller_saved = r >= LIR_XMM0 && r < LIR_XMM0 + LS_NUM_FP;
-                    for (size_t j = 0; j < sizeof ls_gp_caller_saved / sizeof(int); j++) {
-                        caller_saved |= ls_gp_caller_saved[j] == r;
-                    }
-                    if (caller_saved) {
+                    if (ls_caller_saved(r)) {
                         if (c->fixed[r] == NULL) {
                             c->fixed[r] = ls_interval_new(c, -1, r >= LIR_XMM0);
                             c->fixed[r]->fixed_reg = r;
@@ -1009,11 +1021,9 @@ ls_resolve(LsCtx *c)
         for (int s = 0; s < nsucc; s++) {
             LirBlock *t = p->last->targets[s];
             int pend = c->bto[k] - 1, tstart = c->bfrom[t->order];
-            for (int v = 0; v < f->nvregs; v++) {
-                if (ls_bit(&c->live_in[t->order * c->words], v)) {
-                    ls_moves_add(c, &m, v, ls_loc_at(c, v, tstart), v,
-                                 ls_loc_at(c, v, pend));
-                }
+            int v;
+            LS_FOR_EACH_BIT(&c->live_in[t->order * c->words], c->words, v) {
+                ls_moves_add(c, &m, v, ls_loc_at(c, v, tstart), v, ls_loc_at(c, v, pend));
             }
             for (LirInstr *i = t->first; i && i->op == LIR_Phi; i = i->next) {
                 for (int j = 0; j < i->nin; j++) {

@@ -1,4 +1,4 @@
-/* LIR data structures: the opcode table, the per-function arena and the builder. */
+/* LIR data structures: the opcode table, the function's memory and the builder. */
 
 #include "Jit/lir/lir.h"
 
@@ -30,47 +30,18 @@ const char *const lir_reg_names[LIR_NUM_REGS] = {
     "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
 };
 
-/* -- Arena: everything of one function, freed in one call --------------------------- */
-
-typedef struct ArenaChunk {
-    struct ArenaChunk *next;
-    size_t used, size;
-    max_align_t data[];
-} ArenaChunk;
-
-struct LirArena {
-    ArenaChunk *chunks;
-};
+/* -- Memory: the function's arena ----------------------------------------------------- */
 
 void *
 lir_alloc(LirFunc *f, size_t size)
 {
-    size = (size + 15) & ~(size_t)15;
-    ArenaChunk *c = f->arena->chunks;
-    if (c == NULL || c->used + size > c->size) {
-        size_t csize = size > 65536 ? size : 65536;
-        c = malloc(sizeof(ArenaChunk) + csize);
-        if (c == NULL) {
-            abort();
-        }
-        c->next = f->arena->chunks;
-        c->used = 0;
-        c->size = csize;
-        f->arena->chunks = c;
-    }
-    void *p = (char *)c->data + c->used;
-    c->used += size;
-    memset(p, 0, size);
-    return p;
+    return jit_arena_alloc(f->arena, size);
 }
 
 char *
 lir_strdup(LirFunc *f, const char *s)
 {
-    size_t n = strlen(s) + 1;
-    char *p = lir_alloc(f, n);
-    memcpy(p, s, n);
-    return p;
+    return jit_arena_strdup(f->arena, s);
 }
 
 /* Grows an arena array of ELEM-sized items to hold at least NEED. */
@@ -95,11 +66,8 @@ lir_grow(LirFunc *f, void *arr, int *cap, int need, size_t elem)
 LirFunc *
 lir_func_new(const char *name)
 {
-    LirFunc *f = calloc(1, sizeof(LirFunc));
-    LirArena *a = calloc(1, sizeof(LirArena));
-    if (f == NULL || a == NULL) {
-        abort();
-    }
+    JitArena *a = jit_arena_new();
+    LirFunc *f = jit_arena_alloc(a, sizeof(LirFunc));
     f->arena = a;
     f->name = lir_strdup(f, name ? name : "f");
     return f;
@@ -108,17 +76,9 @@ lir_func_new(const char *name)
 void
 lir_func_free(LirFunc *f)
 {
-    if (f == NULL) {
-        return;
+    if (f != NULL) {
+        jit_arena_free(f->arena);
     }
-    ArenaChunk *c = f->arena->chunks;
-    while (c != NULL) {
-        ArenaChunk *next = c->next;
-        free(c);
-        c = next;
-    }
-    free(f->arena);
-    free(f);
 }
 
 /* -- Builder ---------------------------------------------------------------------------- */

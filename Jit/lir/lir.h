@@ -4,6 +4,8 @@
 #ifndef CINDER_JIT_LIR_H
 #define CINDER_JIT_LIR_H
 
+#include "Jit/arena.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -201,10 +203,8 @@ struct LirBlock {
     void *label_data; /* free for the code generator */
 };
 
-typedef struct LirArena LirArena;
-
 typedef struct LirFunc {
-    LirArena *arena;
+    JitArena *arena;
     const char *name;
     LirBlock **blocks; /* blocks[0] is the entry */
     int nblocks, blocks_cap;
