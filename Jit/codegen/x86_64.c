@@ -656,11 +656,54 @@ cg_stub_label(CgCtx *c, LirInstr *i)
 
 /* Jumps to T_TRUE when XCC holds (with PARITY as cg_fcompare), else to T_FALSE, falling
    through to the block laid out next when possible. */
+/* -- Layout ------------------------------------------------------------------------------
+
+   Blocks go out in the allocator's order, except that a block holding nothing but a jump
+   is not emitted at all (branches to it go where it jumps), and cold blocks follow all
+   the hot ones, so that the common path of a decref falls through. */
+
+/* Where a branch to B really goes: past blocks that only jump. */
+static LirBlock *
+cg_forward(LirBlock *b)
+{
+    for (int hops = 0; hops < 64 && b->first != NULL && b->first == b->last
+                       && b->first->op == LIR_Branch;
+         hops++) {
+        b = b->first->targets[0];
+    }
+    return b;
+}
+
+/* The blocks to emit, in order, into OUT (room for f->nblocks); returns their count. */
+static int
+cg_layout(LirFunc *f, LirBlock **out)
+{
+    int n = 0;
+    out[n++] = f->blocks[0]; /* the entry follows the prologue */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 1; k < f->nblocks; k++) {
+            LirBlock *b = f->blocks[k];
+            if (b->cold == (pass == 1) && cg_forward(b) == b) {
+                out[n++] = b;
+            }
+        }
+    }
+    return n;
+}
+
+static int
+cg_label(CgCtx *c, LirBlock *b)
+{
+    return c->labels[cg_forward(b)->order];
+}
+
 static void
 cg_branch(CgCtx *c, int xcc, int parity, LirBlock *t_true, LirBlock *t_false,
           LirBlock *next)
 {
-    int lt = c->labels[t_true->order], lf = c->labels[t_false->order];
+    t_true = cg_forward(t_true);
+    t_false = cg_forward(t_false);
+    int lt = cg_label(c, t_true), lf = cg_label(c, t_false);
     if (parity == 1) {
         ci_asm_jcc(c->a, CI_CC_P, lf);
     }
@@ -740,8 +783,8 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
         cg_parmove(c, i);
         break;
     case LIR_Branch:
-        if (i->targets[0] != next) {
-            cg_emit1(c, CI_ASM_jmp, ci_asm_label(c->labels[i->targets[0]->order]));
+        if (cg_forward(i->targets[0]) != next) {
+            cg_emit1(c, CI_ASM_jmp, ci_asm_label(cg_label(c, i->targets[0])));
         }
         break;
     case LIR_BranchCmp:
@@ -971,10 +1014,12 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
     }
     c.epilogue = ci_asm_new_label(c.a);
     cg_prologue(&c);
-    for (int k = 0; k < f->nblocks && c.why == NULL; k++) {
-        LirBlock *b = f->blocks[k];
-        LirBlock *next = k + 1 < f->nblocks ? f->blocks[k + 1] : NULL;
-        ci_asm_bind(c.a, c.labels[k]);
+    LirBlock **layout = malloc(sizeof(LirBlock *) * (f->nblocks + 1));
+    int nlayout = cg_layout(f, layout);
+    for (int k = 0; k < nlayout && c.why == NULL; k++) {
+        LirBlock *b = layout[k];
+        LirBlock *next = k + 1 < nlayout ? layout[k + 1] : NULL;
+        ci_asm_bind(c.a, c.labels[b->order]);
         for (LirInstr *i = b->first; i != NULL && c.why == NULL; i = i->next) {
             if (dump != NULL) {
                 char *text = lir_instr_print(f, i);
@@ -1014,6 +1059,7 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
     }
     ci_asm_free(c.a);
     free(c.labels);
+    free(layout);
     free(c.stubs);
     free(c.stub_labels);
     if (c.why != NULL) {

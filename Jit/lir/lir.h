@@ -200,7 +200,7 @@ struct LirBlock {
     LirBlock **preds;
     int npreds, preds_cap;
     int order; /* index in the allocator's block order */
-    void *label_data; /* free for the code generator */
+    bool cold; /* rarely runs (a _Py_Dealloc call): laid out after the hot blocks */
 };
 
 typedef struct LirFunc {

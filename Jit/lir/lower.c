@@ -265,6 +265,7 @@ static void
 lw_decref(LwCtx *c, int obj, bool maybe_null)
 {
     LirBlock *done = lw_new_block(c), *dealloc = lw_new_block(c);
+    dealloc->cold = true;
     if (maybe_null) {
         LirBlock *nonnull = lw_new_block(c);
         lw_tag(c, lir_cond_branch(c->f, c->cur, LIR_BranchTest, LIR_CC_EQ, lir_vreg(obj),
