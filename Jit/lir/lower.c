@@ -4,6 +4,7 @@
 
 #include "Python.h"
 #include "pycore_code.h"
+#include "pycore_dict.h"
 #include "pycore_frame.h"
 #include "pycore_interp.h"
 
@@ -346,6 +347,76 @@ lw_set(LwCtx *c, HirInstr *i, int vreg)
     c->val[i->id] = lir_vreg(vreg);
 }
 
+/* Ends the current block with `a CC b ? yes : no` and continues in NO. */
+static void
+lw_branch_if(LwCtx *c, LirOp op, LirCond cc, int a, LirOperand b, LirBlock *yes)
+{
+    LirBlock *no = lw_new_block(c);
+    lw_tag(c, lir_cond_branch(c->f, c->cur, op, cc, lir_vreg(a), b, yes, no));
+    c->cur = no;
+}
+
+#define LW_WAY0(field) ((int32_t)offsetof(CiJitSiteCache, way[0].field))
+
+/* LoadAttr. The first way of the site's cache is tried inline when it holds a slot or an
+   instance value (the common monomorphic cases); anything else, and every miss, calls
+   Ci_JitRt_LoadAttr, which tries the other ways and refills. The three paths meet in a
+   phi. */
+static void
+lw_load_attr(LwCtx *c, HirInstr *i)
+{
+    LirOperand cache = lw_cache(c, i);
+    int obj = lw_reg(c, i->in[0]);
+    LirBlock *slow = lw_new_block(c), *join = lw_new_block(c), *values = lw_new_block(c);
+    slow->cold = true;
+    int cp = lw_def(c, LIR_Move, 1, cache, cache);
+    int tp = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
+                    lir_imm(0));
+    int tv = lw_def(c, LIR_Load32, 1,
+                    lw_mem(tp, (int32_t)offsetof(PyTypeObject, tp_version_tag)), lir_imm(0));
+    int cv = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version)), lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tv, lir_vreg(cv), slow);
+    int kind = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(kind)), lir_imm(0));
+    int index = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(index)), lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_SLOT), values);
+    /* a slot: the object at obj + offset, unless the slot is empty */
+    int r_slot = lw_def(c, LIR_Load64, 1, lir_mem(obj, index, 1, 0), lir_imm(0));
+    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, r_slot, lir_vreg(r_slot), slow);
+    lw_incref(c, r_slot);
+    LirBlock *from_slot = c->cur;
+    lw_tag(c, lir_branch(c->f, c->cur, join));
+    /* an instance value: values[index] of the values array before the object */
+    c->cur = values;
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_INSTANCE_VALUE), slow);
+    int vals = lw_def(c, LIR_Load64, 1, lw_mem(obj, -4 * (int32_t)sizeof(PyObject *)),
+                      lir_imm(0));
+    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, vals, lir_vreg(vals), slow);
+    int r_value = lw_def(c, LIR_Load64, 1,
+                         lir_mem(vals, index, 8, (int32_t)offsetof(PyDictValues, values)),
+                         lir_imm(0));
+    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, r_value, lir_vreg(r_value), slow);
+    lw_incref(c, r_value);
+    LirBlock *from_values = c->cur;
+    lw_tag(c, lir_branch(c->f, c->cur, join));
+    /* everything else */
+    c->cur = slow;
+    int r_slow = lw_checked(c, LW_CALL(c, Ci_JitRt_LoadAttr, NULL, lir_vreg(obj),
+                                       lir_imm((int64_t)(intptr_t)i->name), cache));
+    LirBlock *from_slow = c->cur;
+    lw_tag(c, lir_branch(c->f, c->cur, join));
+    c->cur = join;
+    int r;
+    LirInstr *phi = lw_tag(c, lir_phi(c->f, join, LIR_GP, 3, &r));
+    LirBlock *preds[3] = {from_slot, from_values, from_slow};
+    int ins[3] = {r_slot, r_value, r_slow};
+    for (int k = 0; k < 3; k++) {
+        phi->in[k] = lir_vreg(ins[k]);
+        phi->targets[k] = preds[k];
+    }
+    lw_set(c, i, r);
+}
+
+
 static void
 lw_instr(LwCtx *c, HirInstr *i)
 {
@@ -463,8 +534,7 @@ lw_instr(LwCtx *c, HirInstr *i)
                                            name, lw_cache(c, i))));
         break;
     case HIR_LoadAttr:
-        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_LoadAttr, NULL, lw_val(c, in[0]),
-                                           name, lw_cache(c, i))));
+        lw_load_attr(c, i);
         break;
     case HIR_StoreAttr:
         lw_checked_int(c, LW_CALL(c, Ci_JitRt_StoreAttr, NULL, lw_val(c, in[0]), name,
