@@ -499,16 +499,28 @@ bld_read_cache(Builder *bd, BcInstr bi, HirInstr *i)
                                                          : HIR_CACHE_GLOBAL_BUILTIN;
         i->cache.version = bld_u32(gc->module_keys_version);
         i->cache.index = gc->index;
-        if (i->cache.kind == HIR_CACHE_GLOBAL_BUILTIN) {
-            /* The interpreter keeps 16 bits of the builtins' keys version; ours has 32. */
-            PyObject *builtins = bd->func->builtins;
-            uint32_t now = PyDict_CheckExact(builtins)
-                               ? ((PyDictObject *)builtins)->ma_keys->dk_version : 0;
-            if ((uint16_t)now != gc->builtin_keys_version || now == 0) {
-                i->cache.kind = HIR_CACHE_NONE;
-            }
-            i->cache.version2 = now;
+        /* Only what still holds now: the entry's address is taken from today's keys, and
+           the interpreter keeps just 16 bits of the builtins' keys version. */
+        PyObject *globals = bd->func->globals, *builtins = bd->func->builtins;
+        if (!PyDict_CheckExact(globals) || !PyDict_CheckExact(builtins)
+            || ((PyDictObject *)globals)->ma_keys->dk_version != i->cache.version) {
+            i->cache.kind = HIR_CACHE_NONE;
+            break;
         }
+        PyDictKeysObject *keys = ((PyDictObject *)globals)->ma_keys;
+        if (i->cache.kind == HIR_CACHE_GLOBAL_BUILTIN) {
+            keys = ((PyDictObject *)builtins)->ma_keys;
+            i->cache.version2 = keys->dk_version;
+            if ((uint16_t)keys->dk_version != gc->builtin_keys_version) {
+                i->cache.kind = HIR_CACHE_NONE;
+                break;
+            }
+        }
+        if (keys->dk_kind != DICT_KEYS_UNICODE || i->cache.index >= (uint32_t)keys->dk_nentries) {
+            i->cache.kind = HIR_CACHE_NONE;
+            break;
+        }
+        i->cache.value = &DK_UNICODE_ENTRIES(keys)[i->cache.index].me_value;
         break;
     }
     default:

@@ -362,12 +362,83 @@ lw_branch_if(LwCtx *c, LirOp op, LirCond cc, int a, LirOperand b, LirBlock *yes)
    instance value (the common monomorphic cases); anything else, and every miss, calls
    Ci_JitRt_LoadAttr, which tries the other ways and refills. The three paths meet in a
    phi. */
+/* Ends the lowering of a lookup whose inline paths (ending in the blocks FROM[0..n-1])
+   and helper path (the current block) produced IN[0..n]: branch all to a join block and
+   merge the results in a phi there, which becomes I's value. */
 static void
-lw_load_attr(LwCtx *c, HirInstr *i)
+lw_join(LwCtx *c, HirInstr *i, LirBlock **from, int *in, int n)
+{
+    LirBlock *join = lw_new_block(c);
+    from[n] = c->cur;
+    for (int k = 0; k <= n; k++) {
+        lw_tag(c, lir_branch(c->f, from[k], join));
+    }
+    c->cur = join;
+    int r;
+    LirInstr *phi = lw_tag(c, lir_phi(c->f, join, LIR_GP, n + 1, &r));
+    for (int k = 0; k <= n; k++) {
+        phi->in[k] = lir_vreg(in[k]);
+        phi->targets[k] = from[k];
+    }
+    lw_set(c, i, r);
+}
+
+/* LoadGlobal: the site's cache inline (a globals or builtins entry whose keys versions
+   still hold), else Ci_JitRt_LoadGlobal. */
+static void
+lw_load_global(LwCtx *c, HirInstr *i)
 {
     LirOperand cache = lw_cache(c, i);
-    int obj = lw_reg(c, i->in[0]);
-    LirBlock *slow = lw_new_block(c), *join = lw_new_block(c), *values = lw_new_block(c);
+    LirBlock *slow = lw_new_block(c), *hit = lw_new_block(c);
+    slow->cold = true;
+    int cp = lw_def(c, LIR_Move, 1, cache, cache);
+    int g = lw_def(c, LIR_Load64, 1,
+                   lw_mem(c->frame, (int32_t)offsetof(_PyInterpreterFrame, f_globals)),
+                   lir_imm(0));
+    int keys = lw_def(c, LIR_Load64, 1, lw_mem(g, (int32_t)offsetof(PyDictObject, ma_keys)),
+                      lir_imm(0));
+    int ver = lw_def(c, LIR_Load32, 1,
+                     lw_mem(keys, (int32_t)offsetof(PyDictKeysObject, dk_version)),
+                     lir_imm(0));
+    int cv = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version)), lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, ver, lir_vreg(cv), slow);
+    int kind = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(kind)), lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_EQ, kind, lir_imm(HIR_CACHE_GLOBAL_MODULE), hit);
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_GLOBAL_BUILTIN), slow);
+    int b = lw_def(c, LIR_Load64, 1,
+                   lw_mem(c->frame, (int32_t)offsetof(_PyInterpreterFrame, f_builtins)),
+                   lir_imm(0));
+    int bkeys = lw_def(c, LIR_Load64, 1, lw_mem(b, (int32_t)offsetof(PyDictObject, ma_keys)),
+                       lir_imm(0));
+    int bver = lw_def(c, LIR_Load32, 1,
+                      lw_mem(bkeys, (int32_t)offsetof(PyDictKeysObject, dk_version)),
+                      lir_imm(0));
+    int cv2 = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version2)), lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, bver, lir_vreg(cv2), slow);
+    lw_tag(c, lir_branch(c->f, c->cur, hit));
+    c->cur = hit;
+    int addr = lw_def(c, LIR_Load64, 1, lw_mem(cp, LW_WAY0(value)), lir_imm(0));
+    int v = lw_def(c, LIR_Load64, 1, lw_mem(addr, 0), lir_imm(0));
+    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, v, lir_vreg(v), slow);
+    lw_incref(c, v);
+    LirBlock *from[2] = {c->cur};
+    int in[2] = {v};
+    c->cur = slow;
+    in[1] = lw_checked(c, LW_CALL(c, Ci_JitRt_LoadGlobal, NULL, lir_vreg(c->frame),
+                                  lir_imm((int64_t)(intptr_t)i->name), cache));
+    lw_join(c, i, from, in, 1);
+}
+
+/* StoreAttr: the site's first way inline when it is a slot, or an instance value that is
+   already set (a new one must also extend the values' insertion order); else
+   Ci_JitRt_StoreAttr. */
+static void
+lw_store_attr(LwCtx *c, HirInstr *i)
+{
+    LirOperand cache = lw_cache(c, i);
+    int obj = lw_reg(c, i->in[0]), value = lw_reg(c, i->in[1]);
+    LirBlock *slow = lw_new_block(c), *done = lw_new_block(c), *values = lw_new_block(c);
+    LirBlock *store = lw_new_block(c);
     slow->cold = true;
     int cp = lw_def(c, LIR_Move, 1, cache, cache);
     int tp = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
@@ -379,43 +450,83 @@ lw_load_attr(LwCtx *c, HirInstr *i)
     int kind = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(kind)), lir_imm(0));
     int index = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(index)), lir_imm(0));
     lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_SLOT), values);
-    /* a slot: the object at obj + offset, unless the slot is empty */
-    int r_slot = lw_def(c, LIR_Load64, 1, lir_mem(obj, index, 1, 0), lir_imm(0));
-    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, r_slot, lir_vreg(r_slot), slow);
-    lw_incref(c, r_slot);
+    int slot_addr = lw_def(c, LIR_Lea, 1, lir_mem(obj, index, 1, 0), lir_imm(0));
     LirBlock *from_slot = c->cur;
-    lw_tag(c, lir_branch(c->f, c->cur, join));
+    lw_tag(c, lir_branch(c->f, c->cur, store));
+    c->cur = values;
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_INSTANCE_VALUE), slow);
+    int vals = lw_def(c, LIR_Load64, 1, lw_mem(obj, -4 * (int32_t)sizeof(PyObject *)),
+                      lir_imm(0));
+    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, vals, lir_vreg(vals), slow);
+    int value_addr = lw_def(c, LIR_Lea, 1,
+                            lir_mem(vals, index, 8, (int32_t)offsetof(PyDictValues, values)),
+                            lir_imm(0));
+    int old_value = lw_def(c, LIR_Load64, 1, lw_mem(value_addr, 0), lir_imm(0));
+    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, old_value, lir_vreg(old_value), slow);
+    LirBlock *from_values = c->cur;
+    lw_tag(c, lir_branch(c->f, c->cur, store));
+    /* store: old = *addr; *addr = new reference; Py_XDECREF(old) */
+    c->cur = store;
+    int addr;
+    LirInstr *phi = lw_tag(c, lir_phi(c->f, store, LIR_GP, 2, &addr));
+    phi->in[0] = lir_vreg(slot_addr);
+    phi->targets[0] = from_slot;
+    phi->in[1] = lir_vreg(value_addr);
+    phi->targets[1] = from_values;
+    lw_incref(c, value);
+    int old = lw_def(c, LIR_Load64, 1, lw_mem(addr, 0), lir_imm(0));
+    lw_use(c, LIR_Store64, 2, lw_mem(addr, 0), lir_vreg(value));
+    lw_decref(c, old, true);
+    lw_tag(c, lir_branch(c->f, c->cur, done));
+    c->cur = slow;
+    lw_checked_int(c, LW_CALL(c, Ci_JitRt_StoreAttr, NULL, lir_vreg(obj),
+                              lir_imm((int64_t)(intptr_t)i->name), lir_vreg(value), cache));
+    lw_tag(c, lir_branch(c->f, c->cur, done));
+    c->cur = done;
+}
+
+static void
+lw_load_attr(LwCtx *c, HirInstr *i)
+{
+    LirOperand cache = lw_cache(c, i);
+    int obj = lw_reg(c, i->in[0]);
+    LirBlock *slow = lw_new_block(c), *values = lw_new_block(c);
+    slow->cold = true;
+    LirBlock *from[3];
+    int in[3];
+    int cp = lw_def(c, LIR_Move, 1, cache, cache);
+    int tp = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
+                    lir_imm(0));
+    int tv = lw_def(c, LIR_Load32, 1,
+                    lw_mem(tp, (int32_t)offsetof(PyTypeObject, tp_version_tag)), lir_imm(0));
+    int cv = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version)), lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tv, lir_vreg(cv), slow);
+    int kind = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(kind)), lir_imm(0));
+    int index = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(index)), lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_SLOT), values);
+    /* a slot: the object at obj + offset, unless the slot is empty */
+    in[0] = lw_def(c, LIR_Load64, 1, lir_mem(obj, index, 1, 0), lir_imm(0));
+    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, in[0], lir_vreg(in[0]), slow);
+    lw_incref(c, in[0]);
+    from[0] = c->cur;
     /* an instance value: values[index] of the values array before the object */
     c->cur = values;
     lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_INSTANCE_VALUE), slow);
     int vals = lw_def(c, LIR_Load64, 1, lw_mem(obj, -4 * (int32_t)sizeof(PyObject *)),
                       lir_imm(0));
     lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, vals, lir_vreg(vals), slow);
-    int r_value = lw_def(c, LIR_Load64, 1,
-                         lir_mem(vals, index, 8, (int32_t)offsetof(PyDictValues, values)),
-                         lir_imm(0));
-    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, r_value, lir_vreg(r_value), slow);
-    lw_incref(c, r_value);
-    LirBlock *from_values = c->cur;
-    lw_tag(c, lir_branch(c->f, c->cur, join));
+    in[1] = lw_def(c, LIR_Load64, 1,
+                   lir_mem(vals, index, 8, (int32_t)offsetof(PyDictValues, values)),
+                   lir_imm(0));
+    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, in[1], lir_vreg(in[1]), slow);
+    lw_incref(c, in[1]);
+    from[1] = c->cur;
     /* everything else */
     c->cur = slow;
-    int r_slow = lw_checked(c, LW_CALL(c, Ci_JitRt_LoadAttr, NULL, lir_vreg(obj),
-                                       lir_imm((int64_t)(intptr_t)i->name), cache));
-    LirBlock *from_slow = c->cur;
-    lw_tag(c, lir_branch(c->f, c->cur, join));
-    c->cur = join;
-    int r;
-    LirInstr *phi = lw_tag(c, lir_phi(c->f, join, LIR_GP, 3, &r));
-    LirBlock *preds[3] = {from_slot, from_values, from_slow};
-    int ins[3] = {r_slot, r_value, r_slow};
-    for (int k = 0; k < 3; k++) {
-        phi->in[k] = lir_vreg(ins[k]);
-        phi->targets[k] = preds[k];
-    }
-    lw_set(c, i, r);
+    in[2] = lw_checked(c, LW_CALL(c, Ci_JitRt_LoadAttr, NULL, lir_vreg(obj),
+                                  lir_imm((int64_t)(intptr_t)i->name), cache));
+    lw_join(c, i, from, in, 2);
 }
-
 
 static void
 lw_instr(LwCtx *c, HirInstr *i)
@@ -530,15 +641,13 @@ lw_instr(LwCtx *c, HirInstr *i)
         }
         break;
     case HIR_LoadGlobal:
-        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_LoadGlobal, NULL, lir_vreg(c->frame),
-                                           name, lw_cache(c, i))));
+        lw_load_global(c, i);
         break;
     case HIR_LoadAttr:
         lw_load_attr(c, i);
         break;
     case HIR_StoreAttr:
-        lw_checked_int(c, LW_CALL(c, Ci_JitRt_StoreAttr, NULL, lw_val(c, in[0]), name,
-                                  lw_val(c, in[1]), lw_cache(c, i)));
+        lw_store_attr(c, i);
         break;
     case HIR_DeleteAttr:
         lw_checked_int(c, LW_CALL(c, Ci_JitRt_DeleteAttr, NULL, lw_val(c, in[0]), name));

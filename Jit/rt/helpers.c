@@ -352,11 +352,10 @@ rt_load_global_way(PyDictObject *globals, PyDictObject *builtins, HirCache *c)
     if (globals->ma_keys->dk_version != c->version) {
         return NULL;
     }
-    if (c->kind == HIR_CACHE_GLOBAL_MODULE) {
-        return DK_UNICODE_ENTRIES(globals->ma_keys)[c->index].me_value;
-    }
-    if (c->kind == HIR_CACHE_GLOBAL_BUILTIN && builtins->ma_keys->dk_version == c->version2) {
-        return DK_UNICODE_ENTRIES(builtins->ma_keys)[c->index].me_value;
+    if (c->kind == HIR_CACHE_GLOBAL_MODULE
+        || (c->kind == HIR_CACHE_GLOBAL_BUILTIN
+            && builtins->ma_keys->dk_version == c->version2)) {
+        return *c->value;
     }
     return NULL;
 }
@@ -377,6 +376,7 @@ rt_fill_global(HirCache *c, PyDictObject *globals, PyDictObject *builtins, PyObj
     }
     if (ix >= 0) {
         c->kind = HIR_CACHE_GLOBAL_MODULE;
+        c->value = &DK_UNICODE_ENTRIES(gk)[ix].me_value;
     }
     else {
         ix = _PyDictKeys_StringLookup(bk, name);
@@ -385,6 +385,7 @@ rt_fill_global(HirCache *c, PyDictObject *globals, PyDictObject *builtins, PyObj
             return;
         }
         c->kind = HIR_CACHE_GLOBAL_BUILTIN;
+        c->value = &DK_UNICODE_ENTRIES(bk)[ix].me_value;
     }
     c->version = gv;
     c->index = (uint32_t)ix;

@@ -520,6 +520,20 @@ class InlineCacheTests(JitTestCase):
         frozen = (1, 2)
         self.steps(write_x, lambda: (frozen, 2), [])
 
+    def test_store_after_delete_keeps_dict_order(self):
+        def make():
+            o = Plain(1)
+            o.y = 2
+            del o.x
+            return o
+
+        def store_and_list(o):
+            o.x = 3
+            o.z = 4
+            return vars(o), list(vars(o))
+
+        self.steps(store_and_list, lambda: (make(),), [])
+
     def test_methods(self):
         C = type("C", (Plain,), {})
         o = C(1)
