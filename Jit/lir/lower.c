@@ -383,6 +383,22 @@ lw_join(LwCtx *c, HirInstr *i, LirBlock **from, int *in, int n)
     lw_set(c, i, r);
 }
 
+/* Branches to MISS unless the keys version of the frame's dict at FRAME_FIELD equals the
+   cached one at [CP + CACHED]. */
+static void
+lw_miss_unless_keys_version(LwCtx *c, int32_t frame_field, int cp, int32_t cached,
+                            LirBlock *miss)
+{
+    int d = lw_def(c, LIR_Load64, 1, lw_mem(c->frame, frame_field), lir_imm(0));
+    int keys = lw_def(c, LIR_Load64, 1, lw_mem(d, (int32_t)offsetof(PyDictObject, ma_keys)),
+                      lir_imm(0));
+    int ver = lw_def(c, LIR_Load32, 1,
+                     lw_mem(keys, (int32_t)offsetof(PyDictKeysObject, dk_version)),
+                     lir_imm(0));
+    int cv = lw_def(c, LIR_Load32, 1, lw_mem(cp, cached), lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, ver, lir_vreg(cv), miss);
+}
+
 /* LoadGlobal: the site's cache inline (a globals or builtins entry whose keys versions
    still hold), else Ci_JitRt_LoadGlobal. */
 static void
@@ -392,29 +408,13 @@ lw_load_global(LwCtx *c, HirInstr *i)
     LirBlock *slow = lw_new_block(c), *hit = lw_new_block(c);
     slow->cold = true;
     int cp = lw_def(c, LIR_Move, 1, cache, cache);
-    int g = lw_def(c, LIR_Load64, 1,
-                   lw_mem(c->frame, (int32_t)offsetof(_PyInterpreterFrame, f_globals)),
-                   lir_imm(0));
-    int keys = lw_def(c, LIR_Load64, 1, lw_mem(g, (int32_t)offsetof(PyDictObject, ma_keys)),
-                      lir_imm(0));
-    int ver = lw_def(c, LIR_Load32, 1,
-                     lw_mem(keys, (int32_t)offsetof(PyDictKeysObject, dk_version)),
-                     lir_imm(0));
-    int cv = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version)), lir_imm(0));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, ver, lir_vreg(cv), slow);
+    lw_miss_unless_keys_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_globals), cp,
+                                LW_WAY0(version), slow);
     int kind = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(kind)), lir_imm(0));
     lw_branch_if(c, LIR_BranchCmp, LIR_CC_EQ, kind, lir_imm(HIR_CACHE_GLOBAL_MODULE), hit);
     lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_GLOBAL_BUILTIN), slow);
-    int b = lw_def(c, LIR_Load64, 1,
-                   lw_mem(c->frame, (int32_t)offsetof(_PyInterpreterFrame, f_builtins)),
-                   lir_imm(0));
-    int bkeys = lw_def(c, LIR_Load64, 1, lw_mem(b, (int32_t)offsetof(PyDictObject, ma_keys)),
-                       lir_imm(0));
-    int bver = lw_def(c, LIR_Load32, 1,
-                      lw_mem(bkeys, (int32_t)offsetof(PyDictKeysObject, dk_version)),
-                      lir_imm(0));
-    int cv2 = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version2)), lir_imm(0));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, bver, lir_vreg(cv2), slow);
+    lw_miss_unless_keys_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_builtins), cp,
+                                LW_WAY0(version2), slow);
     lw_tag(c, lir_branch(c->f, c->cur, hit));
     c->cur = hit;
     int addr = lw_def(c, LIR_Load64, 1, lw_mem(cp, LW_WAY0(value)), lir_imm(0));
