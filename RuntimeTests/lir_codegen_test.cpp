@@ -771,7 +771,7 @@ TEST(LirCodegen, ErrorDeoptAfterACall)
 
 TEST(LirCodegen, DeoptExitReleasesAndRefcountOps)
 {
-    // AddMem/BranchSubMem are the inline incref/decref; the exit stores one value and
+    // Incref/BranchDecref are the inline incref/decref; the exit stores one value and
     // releases two others (one of them NULL), calling _Py_Dealloc for the last reference.
     PyObject *code = Py_CompileString("x = 1\n", "<deopt>", Py_file_input);
     ASSERT_NE(code, nullptr);
@@ -784,8 +784,8 @@ TEST(LirCodegen, DeoptExitReleasesAndRefcountOps)
                        "  %3 = Move " + std::to_string(k) + "\n"
                        "  %4 = Move " + std::to_string(d) + "\n"
                        "  %5 = Move 0\n"
-                       "  AddMem [%3], 1\n"
-                       "  BranchSubMem ne [%3], 1, bb1, bb2\n"
+                       "  Incref %3\n"
+                       "  BranchDecref %3, bb2, bb1\n"
                        "bb1:\n"
                        "  Deopt deopt(guard, 0, 1, \"Release\") [%2@0 owned]"
                        " release %3, %4, %5\n"

@@ -511,19 +511,6 @@ cg_unary(CgCtx *c, LirInstr *i)
     cg_out_store(c, out, d);
 }
 
-/* add/sub qword [m], x: the refcount updates. */
-static void
-cg_mem_arith(CgCtx *c, CiAsmInst inst, LirInstr *i)
-{
-    const LirOperand *v = &i->in[1];
-    bool small_imm = v->kind == LIR_OPND_IMM && cg_fits32(v->imm);
-    bool in_reg = v->kind == LIR_OPND_VREG && v->loc.kind == LIR_LOC_REG;
-    CiAsmOperand mem = cg_mem(c, &i->in[0], 8, !small_imm && !in_reg);
-    CiAsmOperand val = small_imm ? ci_asm_imm(v->imm)
-                                 : ci_asm_reg(cg_gp_in(c, v, CG_R11), 8);
-    cg_emit2(c, inst, mem, val);
-}
-
 static void
 cg_convert(CgCtx *c, LirInstr *i)
 {
@@ -720,6 +707,35 @@ cg_branch(CgCtx *c, int xcc, int parity, LirBlock *t_true, LirBlock *t_false,
     }
 }
 
+/* Incref and BranchDecref. With immortal instances (Py_IMMORTAL_INSTANCES), an object
+   whose 32-bit count has its sign bit set is immortal and must not be written (that is
+   what keeps a pre-fork heap's pages shared):
+       cmp dword [r], 0; jl skip; add qword [r], 1        (Incref; skip: after it)
+       cmp dword [r], 0; jl done; sub qword [r], 1; je dealloc; jmp done
+   (BranchDecref: targets dealloc, done; the jumps to the block laid out next go). */
+static void
+cg_refcount(CgCtx *c, LirInstr *i, LirBlock *next)
+{
+    int r = cg_gp_in(c, &i->in[0], CG_R11);
+    CiAsmOperand count = ci_asm_mem(r, -1, 1, (int32_t)offsetof(PyObject, ob_refcnt), 8);
+    bool decref = i->op == LIR_BranchDecref;
+    int skip = -1;
+#ifdef Py_IMMORTAL_INSTANCES
+    CiAsmOperand low = count;
+    low.size = 4;
+    cg_emit2(c, CI_ASM_cmp, low, ci_asm_imm(0));
+    skip = decref ? cg_label(c, i->targets[1]) : ci_asm_new_label(c->a);
+    ci_asm_jcc(c->a, CI_CC_L, skip);
+#endif
+    cg_emit2(c, decref ? CI_ASM_sub : CI_ASM_add, count, ci_asm_imm(1));
+    if (decref) {
+        cg_branch(c, CI_CC_E, 0, i->targets[0], i->targets[1], next);
+    }
+    else if (skip >= 0) {
+        ci_asm_bind(c->a, skip);
+    }
+}
+
 static void
 cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
 {
@@ -749,12 +765,9 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
     case LIR_Neg: case LIR_Not:
         cg_unary(c, i);
         break;
-    case LIR_AddMem:
-        cg_mem_arith(c, CI_ASM_add, i);
-        break;
-    case LIR_BranchSubMem:
-        cg_mem_arith(c, CI_ASM_sub, i);
-        cg_branch(c, cg_x86_cc[i->cc], 0, i->targets[0], i->targets[1], next);
+    case LIR_Incref:
+    case LIR_BranchDecref:
+        cg_refcount(c, i, next);
         break;
     case LIR_AddF: case LIR_SubF: case LIR_MulF: case LIR_DivF:
         cg_fp_alu(c, i);

@@ -228,11 +228,33 @@ ls_covers(const LsInterval *it, int pos)
     return false;
 }
 
+/* The first of IT's ranges that ends after POS (binary search: the fixed intervals of
+   the call-clobbered registers have a range per call). */
+static int
+ls_first_range_after(const LsInterval *it, int pos)
+{
+    int lo = 0, hi = it->nranges;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (it->ranges[mid].to <= pos) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
 /* First position covered by both, or LS_INF. */
 static int
 ls_intersect(const LsInterval *a, const LsInterval *b)
 {
-    int i = 0, j = 0;
+    if (a->nranges == 0 || b->nranges == 0) {
+        return LS_INF;
+    }
+    int start = a->ranges[0].from > b->ranges[0].from ? a->ranges[0].from : b->ranges[0].from;
+    int i = ls_first_range_after(a, start), j = ls_first_range_after(b, start);
     while (i < a->nranges && j < b->nranges) {
         const LsRange *ra = &a->ranges[i], *rb = &b->ranges[j];
         if (ra->to <= rb->from) {

@@ -209,29 +209,10 @@ lw_checked_int(LwCtx *c, int r)
 
 /* -- Reference counts ------------------------------------------------------------------
 
-   Py_INCREF and Py_DECREF inline. With immortal instances (Py_IMMORTAL_INSTANCES), an
-   object whose 32-bit count has its sign bit set is immortal and must not be written
-   (that is what keeps a pre-fork heap's pages shared), so both first test that bit;
-   constants already immortal at compile time get no code at all. */
-
-#define LW_OB_REFCNT ((int32_t)offsetof(PyObject, ob_refcnt))
-
-/* Continues in a new block when OBJ is mortal; immortal objects branch to DONE. */
-static void
-lw_if_mortal(LwCtx *c, int obj, LirBlock *done)
-{
-#ifdef Py_IMMORTAL_INSTANCES
-    LirBlock *mortal = lw_new_block(c);
-    int rc = lw_def(c, LIR_Load32s, 1, lw_mem(obj, LW_OB_REFCNT), lir_imm(0));
-    lw_tag(c, lir_cond_branch(c->f, c->cur, LIR_BranchCmp, LIR_CC_LT, lir_vreg(rc),
-                              lir_imm(0), done, mortal));
-    c->cur = mortal;
-#else
-    (void)c;
-    (void)obj;
-    (void)done;
-#endif
-}
+   Py_INCREF and Py_DECREF inline: the LIR instructions Incref and BranchDecref, which the
+   code generator expands with the immortal-object test (x86_64.c, cg_refcount); only the
+   _Py_Dealloc call is a block of its own, laid out cold. Constants already immortal at
+   compile time get no code at all. */
 
 /* Is V a constant that reference counting leaves alone (NULL, or immortal)? */
 static bool
@@ -250,18 +231,10 @@ lw_uncounted_const(HirInstr *v)
 static void
 lw_incref(LwCtx *c, int obj)
 {
-#ifdef Py_IMMORTAL_INSTANCES
-    LirBlock *done = lw_new_block(c);
-    lw_if_mortal(c, obj, done);
-    lw_use(c, LIR_AddMem, 2, lw_mem(obj, LW_OB_REFCNT), lir_imm(1));
-    lw_tag(c, lir_branch(c->f, c->cur, done));
-    c->cur = done;
-#else
-    lw_use(c, LIR_AddMem, 2, lw_mem(obj, LW_OB_REFCNT), lir_imm(1));
-#endif
+    lw_use(c, LIR_Incref, 1, lir_vreg(obj), lir_imm(0));
 }
 
-/* sub qword [obj], 1; jnz done; call _Py_Dealloc. With MAYBE_NULL, NULL skips it all. */
+/* Py_DECREF, with its _Py_Dealloc call in a cold block. With MAYBE_NULL, NULL skips it. */
 static void
 lw_decref(LwCtx *c, int obj, bool maybe_null)
 {
@@ -273,10 +246,8 @@ lw_decref(LwCtx *c, int obj, bool maybe_null)
                                   lir_vreg(obj), done, nonnull));
         c->cur = nonnull;
     }
-    lw_if_mortal(c, obj, done);
-    LirInstr *br = lw_use(c, LIR_BranchSubMem, 2, lw_mem(obj, LW_OB_REFCNT), lir_imm(1));
-    br->cc = LIR_CC_NE;
-    lir_set_targets(br, done, dealloc);
+    LirInstr *br = lw_use(c, LIR_BranchDecref, 1, lir_vreg(obj), lir_imm(0));
+    lir_set_targets(br, dealloc, done);
     c->cur = dealloc;
     LirOperand arg = lir_vreg(obj);
     lw_tag(c, lir_call(c->f, c->cur, (void *)_Py_Dealloc, "_Py_Dealloc", -1, -1, 1, &arg,
