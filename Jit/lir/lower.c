@@ -456,6 +456,66 @@ lw_store_attr(LwCtx *c, HirInstr *i)
     c->cur = done;
 }
 
+/* LoadMethod: the site's first way inline when it holds a method of the object's type
+   that no instance attribute can shadow, giving (method, self); else
+   Ci_JitRt_LoadMethod. Both results meet in phis. */
+static void
+lw_load_method(LwCtx *c, HirInstr *i)
+{
+    LirOperand cache = lw_cache(c, i);
+    int obj = lw_reg(c, i->in[0]);
+    LirBlock *slow = lw_new_block(c), *hit = lw_new_block(c), *join = lw_new_block(c);
+    slow->cold = true;
+    int cp = lw_def(c, LIR_Move, 1, cache, cache);
+    int tp = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
+                    lir_imm(0));
+    int tv = lw_def(c, LIR_Load32, 1,
+                    lw_mem(tp, (int32_t)offsetof(PyTypeObject, tp_version_tag)), lir_imm(0));
+    int cv = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version)), lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tv, lir_vreg(cv), slow);
+    int kind = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(kind)), lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_EQ, kind, lir_imm(HIR_CACHE_METHOD_NO_DICT), hit);
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_METHOD_VALUES), slow);
+    /* no materialised instance dict, and the type's shared keys still lack the name */
+    int dict = lw_def(c, LIR_Load64, 1, lw_mem(obj, -3 * (int32_t)sizeof(PyObject *)),
+                      lir_imm(0));
+    lw_branch_if(c, LIR_BranchTest, LIR_CC_NE, dict, lir_vreg(dict), slow);
+    int keys = lw_def(c, LIR_Load64, 1,
+                      lw_mem(tp, (int32_t)offsetof(PyHeapTypeObject, ht_cached_keys)),
+                      lir_imm(0));
+    int kv = lw_def(c, LIR_Load32, 1,
+                    lw_mem(keys, (int32_t)offsetof(PyDictKeysObject, dk_version)),
+                    lir_imm(0));
+    int cv2 = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version2)), lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kv, lir_vreg(cv2), slow);
+    lw_tag(c, lir_branch(c->f, c->cur, hit));
+    c->cur = hit;
+    int meth = lw_def(c, LIR_Load64, 1, lw_mem(cp, LW_WAY0(descr)), lir_imm(0));
+    lw_incref(c, meth);
+    lw_incref(c, obj);
+    LirBlock *from_hit = c->cur;
+    lw_tag(c, lir_branch(c->f, c->cur, join));
+    c->cur = slow;
+    int second;
+    int first = LW_CALL(c, Ci_JitRt_LoadMethod, &second, lir_vreg(obj),
+                        lir_imm((int64_t)(intptr_t)i->name), cache);
+    lw_guard(c, LIR_DeoptCmp, LIR_CC_EQ, second, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
+    LirBlock *from_slow = c->cur;
+    lw_tag(c, lir_branch(c->f, c->cur, join));
+    c->cur = join;
+    int out[2];
+    int hit_values[2] = {meth, obj}, slow_values[2] = {first, second};
+    for (int k = 0; k < 2; k++) {
+        LirInstr *phi = lw_tag(c, lir_phi(c->f, join, LIR_GP, 2, &out[k]));
+        phi->in[0] = lir_vreg(hit_values[k]);
+        phi->targets[0] = from_hit;
+        phi->in[1] = lir_vreg(slow_values[k]);
+        phi->targets[1] = from_slow;
+    }
+    lw_set(c, i, out[0]);
+    c->second[i->id] = out[1];
+}
+
 static void
 lw_load_attr(LwCtx *c, HirInstr *i)
 {
@@ -635,15 +695,9 @@ lw_instr(LwCtx *c, HirInstr *i)
         c->second[i->id] = second;
         break;
     }
-    case HIR_LoadMethod: {
-        int second;
-        r = LW_CALL(c, Ci_JitRt_LoadMethod, &second, lw_val(c, in[0]), name,
-                    lw_cache(c, i));
-        lw_guard(c, LIR_DeoptCmp, LIR_CC_EQ, second, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
-        lw_set(c, i, r);
-        c->second[i->id] = second;
+    case HIR_LoadMethod:
+        lw_load_method(c, i);
         break;
-    }
     case HIR_GetSecondOutput:
         if (in[0]->op != HIR_LoadMethod && in[0]->op != HIR_BeforeWith) {
             c->why = "LIR lowering: GetSecondOutput of an instruction with one result";

@@ -39,7 +39,8 @@ rt_name_error(PyObject *name)
 
 /* The way a site's refill should write, or NULL when it should not refill now: the first
    misses always, then one in RT_REFILL_PERIOD, so that a megamorphic site does not pay
-   for a refill each time. */
+   for a refill each time. The refill goes to way 0, which compiled code tries inline;
+   the older ways move down one and the oldest is dropped. */
 #define RT_REFILL_EAGER 64
 #define RT_REFILL_PERIOD 64
 
@@ -50,9 +51,8 @@ rt_refill_way(CiJitSiteCache *c, int nways)
     if (c->misses > RT_REFILL_EAGER && c->misses % RT_REFILL_PERIOD != 0) {
         return NULL;
     }
-    HirCache *e = &c->way[c->next];
-    c->next = (c->next + 1) % (uint32_t)nways;
-    return e;
+    memmove(&c->way[1], &c->way[0], sizeof(HirCache) * (size_t)(nways - 1));
+    return &c->way[0];
 }
 
 /* A type's version tag for caching, assigning one if needed; 0 when it has none. */

@@ -18,16 +18,16 @@ typedef struct {
 
 /* Lookups with an inline cache: compiled code owns one CiJitSiteCache per LoadAttr,
    StoreAttr, LoadMethod and LoadGlobal, seeded from the interpreter's cache. A helper
-   takes the fast path of the first way whose versions hold; on a miss it does the generic
-   lookup and refills the next way (round robin) from the current state, so a site that
-   sees a few types (subclasses sharing a method, say) hits for each of them. A site that
-   keeps missing backs off from refilling. LoadGlobal uses one way. */
+   takes the fast path of the first way whose versions hold (compiled code tries way 0
+   inline); on a miss it does the generic lookup and refills way 0 from the current
+   state, moving the older ways down, so a site that sees a few types (subclasses sharing
+   a method, say) hits for each of them. A site that keeps missing backs off from
+   refilling. LoadGlobal uses one way. */
 #define CI_JIT_CACHE_WAYS 4
 
 typedef struct CiJitSiteCache {
     HirCache way[CI_JIT_CACHE_WAYS];
     uint32_t misses;    /* lookups that missed every way */
-    uint32_t next;      /* the way the next refill writes */
 } CiJitSiteCache;
 
 /* LOAD_GLOBAL: globals, then builtins; NameError (with .name set) when absent. */

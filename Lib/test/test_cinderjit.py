@@ -443,8 +443,9 @@ class InlineCacheTests(JitTestCase):
     def steps(self, func, args_fn, changes):
         """Compile func, then call it and its interpreted twin before and after each change
         (a function of no arguments that mutates shared state)."""
+        # Fresh code objects: compiled code with caches no other test has filled.
         twin = interpreted_twin(func)
-        self.compile(func)
+        func = self.compile(interpreted_twin(func))
         for change in [None] + changes:
             if change is not None:
                 change()
