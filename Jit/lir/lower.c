@@ -354,6 +354,20 @@ lw_join(LwCtx *c, HirInstr *i, LirBlock **from, int *in, int n)
     lw_set(c, i, r);
 }
 
+/* Branches to MISS unless the version tag of OBJ's type equals the one of the cache at
+   CP's first way; returns the vreg holding the type. */
+static int
+lw_miss_unless_type_version(LwCtx *c, int obj, int cp, LirBlock *miss)
+{
+    int tp = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
+                    lir_imm(0));
+    int tv = lw_def(c, LIR_Load32, 1,
+                    lw_mem(tp, (int32_t)offsetof(PyTypeObject, tp_version_tag)), lir_imm(0));
+    int cv = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version)), lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tv, lir_vreg(cv), miss);
+    return tp;
+}
+
 /* Branches to MISS unless the keys version of the frame's dict at FRAME_FIELD equals the
    cached one at [CP + CACHED]. */
 static void
@@ -412,12 +426,7 @@ lw_store_attr(LwCtx *c, HirInstr *i)
     LirBlock *store = lw_new_block(c);
     slow->cold = true;
     int cp = lw_def(c, LIR_Move, 1, cache, cache);
-    int tp = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
-                    lir_imm(0));
-    int tv = lw_def(c, LIR_Load32, 1,
-                    lw_mem(tp, (int32_t)offsetof(PyTypeObject, tp_version_tag)), lir_imm(0));
-    int cv = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version)), lir_imm(0));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tv, lir_vreg(cv), slow);
+    lw_miss_unless_type_version(c, obj, cp, slow);
     int kind = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(kind)), lir_imm(0));
     int index = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(index)), lir_imm(0));
     lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_SLOT), values);
@@ -467,12 +476,7 @@ lw_load_method(LwCtx *c, HirInstr *i)
     LirBlock *slow = lw_new_block(c), *hit = lw_new_block(c), *join = lw_new_block(c);
     slow->cold = true;
     int cp = lw_def(c, LIR_Move, 1, cache, cache);
-    int tp = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
-                    lir_imm(0));
-    int tv = lw_def(c, LIR_Load32, 1,
-                    lw_mem(tp, (int32_t)offsetof(PyTypeObject, tp_version_tag)), lir_imm(0));
-    int cv = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version)), lir_imm(0));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tv, lir_vreg(cv), slow);
+    int tp = lw_miss_unless_type_version(c, obj, cp, slow);
     int kind = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(kind)), lir_imm(0));
     lw_branch_if(c, LIR_BranchCmp, LIR_CC_EQ, kind, lir_imm(HIR_CACHE_METHOD_NO_DICT), hit);
     lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_METHOD_VALUES), slow);
@@ -526,12 +530,7 @@ lw_load_attr(LwCtx *c, HirInstr *i)
     LirBlock *from[3];
     int in[3];
     int cp = lw_def(c, LIR_Move, 1, cache, cache);
-    int tp = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
-                    lir_imm(0));
-    int tv = lw_def(c, LIR_Load32, 1,
-                    lw_mem(tp, (int32_t)offsetof(PyTypeObject, tp_version_tag)), lir_imm(0));
-    int cv = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version)), lir_imm(0));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tv, lir_vreg(cv), slow);
+    lw_miss_unless_type_version(c, obj, cp, slow);
     int kind = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(kind)), lir_imm(0));
     int index = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(index)), lir_imm(0));
     lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_SLOT), values);
