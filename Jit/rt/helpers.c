@@ -750,10 +750,28 @@ static PyObject *
 rt_call_compiled(PyThreadState *tstate, PyFunctionObject *func, CiJitBody body,
                  PyObject **args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    _PyInterpreterFrame *frame = _PyEvalFramePushAndInit(tstate, func, NULL, args,
-                                                         (size_t)nargs, kwnames);
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    _PyInterpreterFrame *frame = NULL;
+    if (kwnames == NULL && nargs == code->co_argcount && code->co_kwonlyargcount == 0
+        && !(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))) {
+        /* Exactly the positional parameters: bind them without initialize_locals. */
+        size_t size = (size_t)(code->co_nlocalsplus + code->co_stacksize) + FRAME_SPECIALS_SIZE;
+        frame = _PyThreadState_BumpFramePointer(tstate, size);
+        if (frame != NULL) {
+            _PyFrame_InitializeSpecials(frame, func, NULL, code->co_nlocalsplus);
+            for (Py_ssize_t k = 0; k < nargs; k++) {
+                frame->localsplus[k] = args[k];
+            }
+            for (int k = (int)nargs; k < code->co_nlocalsplus; k++) {
+                frame->localsplus[k] = NULL;
+            }
+        }
+    }
     if (frame == NULL) {
-        return NULL;
+        frame = _PyEvalFramePushAndInit(tstate, func, NULL, args, (size_t)nargs, kwnames);
+        if (frame == NULL) {
+            return NULL;
+        }
     }
     frame->prev_instr = _PyCode_CODE(frame->f_code); /* the entry RESUME has run */
     _PyCFrame *cframe = tstate->cframe;
