@@ -423,7 +423,9 @@ ci_jit_direct_entry(PyThreadState *tstate, PyFunctionObject *func)
 {
     PyCodeObject *code = (PyCodeObject *)func->func_code;
     if (code->_co_firsttraceable != 0 || tstate->cframe->use_tracing
-        || tstate->interp->eval_frame != NULL || !rt_active_in(tstate->interp)) {
+        || tstate->interp->eval_frame != NULL || !rt_active_in(tstate->interp)
+        || _Py_atomic_load_relaxed(&tstate->interp->ceval.eval_breaker)) {
+        /* With the eval breaker set, the interpreter's RESUME handles it first. */
         return NULL;
     }
     CiJitCodeState *st = rt_state(code);
@@ -452,21 +454,6 @@ ci_jit_deopt_reason_name(int reason)
         return "unknown";
     }
     return rt_deopt_names[reason];
-}
-
-int
-Ci_JitHandlePending(PyThreadState *tstate)
-{
-    return _PyEval_HandlePending(tstate);
-}
-
-int
-Ci_JitPollEvalBreaker(PyThreadState *tstate)
-{
-    if (_Py_atomic_load_relaxed(&tstate->interp->ceval.eval_breaker)) {
-        return _PyEval_HandlePending(tstate);
-    }
-    return 0;
 }
 
 const CiJitOptions *

@@ -1,6 +1,6 @@
 /* The runtime around compiled code, as compiled code and the compiler see
-   it: the deoptimisation counters, the eval-breaker poll for loops, per-
-   code JIT state. The interpreter's side (entry, compile trigger) is in
+   it: the deoptimisation counters, direct calls, per-code JIT state. The
+   interpreter's side (entry, compile trigger) is in
    Include/cinder/jit_hooks.h. */
 #ifndef CINDER_JIT_RUNTIME_H
 #define CINDER_JIT_RUNTIME_H
@@ -57,24 +57,9 @@ const char *ci_jit_deopt_reason_name(int reason);
    binds as the interpreter would (then prev_instr at the entry RESUME), or NULL when the
    call must go through the interpreter: FUNC's code is not compiled (or for other
    globals or builtins), it starts with COPY_FREE_VARS or MAKE_CELL (the interpreter runs
-   those before RESUME), or tracing, profiling or a PEP 523 frame evaluator is active. */
+   those before RESUME), tracing, profiling or a PEP 523 frame evaluator is active, or
+   the eval breaker is set (the interpreter's RESUME handles it). */
 CiJitBody ci_jit_direct_entry(PyThreadState *tstate, PyFunctionObject *func);
-
-/* --- Eval breaker -------------------------------------------------------- */
-
-/* Handle what set the eval breaker (signals, pending calls, a GIL drop
-   request, an async exception). Compiled code calls it at loop back-edges
-   when tstate->interp->ceval.eval_breaker is set. Returns 0 to go on, or -1
-   with an exception set (KeyboardInterrupt, ...), in which case compiled
-   code deopts with CI_JIT_DEOPT_ERROR at the back-edge's instruction, as
-   the interpreter raises there. */
-int Ci_JitHandlePending(PyThreadState *tstate);
-
-/* The whole poll: if the eval breaker is set, Ci_JitHandlePending.
-   Generated code should inline the test of
-   tstate->interp->ceval.eval_breaker and call Ci_JitHandlePending only when
-   it is set. */
-int Ci_JitPollEvalBreaker(PyThreadState *tstate);
 
 /* --- Per-code state ------------------------------------------------------ */
 

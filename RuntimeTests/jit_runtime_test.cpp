@@ -186,16 +186,6 @@ body_raise_at_second_binary_op(PyThreadState *, _PyInterpreterFrame *frame)
     return CI_JIT_DEOPT_ERROR;
 }
 
-// Poll the eval breaker as a compiled loop would.
-PyObject *
-body_poll(PyThreadState *tstate, _PyInterpreterFrame *frame)
-{
-    if (Ci_JitPollEvalBreaker(tstate) < 0) {
-        return CI_JIT_DEOPT_ERROR;
-    }
-    return PyLong_FromLong(7);
-}
-
 int
 raise_runtime_error(void *)
 {
@@ -336,24 +326,17 @@ TEST_F(RuntimeFixture, TracedCallsAreInterpreted)
     EXPECT_TRUE(Ci_JitIsCompiled(code_of("f")));
 }
 
-TEST_F(RuntimeFixture, EvalBreakerPollRaisesFromPendingCalls)
+TEST_F(RuntimeFixture, EntryHandlesPendingCalls)
 {
+    // RESUME_JIT handles the eval breaker before running the body: a pending call that
+    // raises makes the call raise, and the next call runs the body.
     run("def f(): return 1\n");
-    install("f", body_poll);
-    PyThreadState *tstate = PyThreadState_Get();
-    EXPECT_EQ(eval_long("f()"), 7);
-    EXPECT_EQ(Ci_JitPollEvalBreaker(tstate), 0);
-    // What a compiled loop sees: the poll runs the pending call, which raises.
-    ASSERT_EQ(Py_AddPendingCall(raise_runtime_error, nullptr), 0);
-    EXPECT_EQ(Ci_JitPollEvalBreaker(tstate), -1);
-    EXPECT_EQ(fetch_error(), "RuntimeError('pending call')");
-    EXPECT_EQ(Ci_JitPollEvalBreaker(tstate), 0);
-    // On entry: RESUME_JIT handles the eval breaker before running the body.
+    install("f", body_return_42);
     ASSERT_EQ(Py_AddPendingCall(raise_runtime_error, nullptr), 0);
     Ref r(PyObject_CallNoArgs(PyDict_GetItemString(globals.obj, "f")));
     EXPECT_EQ(r.obj, nullptr);
     EXPECT_EQ(fetch_error(), "RuntimeError('pending call')");
-    EXPECT_EQ(eval_long("f()"), 7);
+    EXPECT_EQ(eval_long("f()"), 42);
 }
 
 TEST_F(RuntimeFixture, GeneratorsAndBodiesAreRefused)

@@ -30,13 +30,22 @@ for f in "${skip_files[@]}"; do
     done <"$f"
 done
 
+# regrtest starts its workers with its own interpreter and only a few of its flags (not
+# -X jit, say): with interpreter options, name the whole command with --python so that
+# every worker runs under them.
+workers=()
+if [ ${#py[@]} -gt 1 ]; then
+    exe=${py[0]}
+    case $exe in */*) exe=$(cd "$(dirname "$exe")" && pwd)/$(basename "$exe") ;; esac
+    workers=(--python "$exe ${py[*]:1}")
+fi
+
 # A shell started in the background ignores SIGINT and cannot undo that; the interpreter
 # restores the default before exec'ing regrtest, as the tests of Ctrl-C handling need.
-# Interpreter options go through argv so that the exec'ed interpreter gets them too;
-# regrtest passes them on to its workers.
+# Interpreter options go through argv so that the exec'ed interpreter gets them too.
 exec "${py[@]}" -c '
 import os, signal, sys
 signal.signal(signal.SIGINT, signal.SIG_DFL)
 os.execv(sys.executable, [sys.executable] + sys.argv[1:])' \
     "${py[@]:1}" -m test -j0 -w --timeout=900 -u all,-largefile,-audio,-gui,-network,-urlfetch,-cpu \
-    ${skips[@]+"${skips[@]}"} "$@"
+    ${workers[@]+"${workers[@]}"} ${skips[@]+"${skips[@]}"} "$@"

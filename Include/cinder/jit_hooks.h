@@ -33,11 +33,6 @@ int Ci_JitOnResume(PyThreadState *tstate, _PyInterpreterFrame *frame);
    than the code was compiled for). */
 PyObject *Ci_JitRunFrame(PyThreadState *tstate, _PyInterpreterFrame *frame);
 
-/* ceval.c's eval_frame_handle_pending, exported: signals, pending calls,
-   GIL drop requests, async exceptions. Returns 0, or -1 with an exception
-   set. */
-int _PyEval_HandlePending(PyThreadState *tstate);
-
 #ifdef __cplusplus
 }
 #endif

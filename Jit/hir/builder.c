@@ -180,7 +180,10 @@ static HirType
 bld_type(HirInstr *v)
 {
     if (v->op == HIR_Phi) {
-        return hir_type(HT_Top);
+        /* Unknown until inference (which resets phis); instructions built on it must not
+           see Bottom, a subtype of everything. */
+        v->type = hir_type(HT_Top);
+        return v->type;
     }
     if (v->type.bits == 0 && hir_instr_has_output(v)) {
         for (int k = 0; k < v->nin; k++) {
@@ -539,6 +542,16 @@ bld_emit_fs(Builder *bd, HirOp op, int nin, int bc_offset)
     return i;
 }
 
+/* After a call, as the interpreter does after calling C code: when the eval breaker is
+   set, or the call turned on sys.settrace or sys.setprofile (a debugger's set_trace()),
+   the interpreter takes over at the next instruction, with the call's result on the
+   stack, and traces the rest of the frame. */
+static void
+bld_after_call(Builder *bd, BcInstr bi)
+{
+    bld_emit_fs(bd, HIR_CheckEvalBreaker, 0, bi.next);
+}
+
 /* Truth test of v as a C value (0/1), with the interpreter's fast paths for bools. */
 static HirInstr *
 bld_truth(Builder *bd, HirInstr *v, int bc_offset)
@@ -723,6 +736,7 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         c->name = bd->kwnames;
         bd->kwnames = NULL;
         bld_push(bd, c);
+        bld_after_call(bd, bi);
         return 0;
     }
     case COMPARE_OP: {
@@ -927,6 +941,7 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         }
         bd->depth -= n + 1;   /* and the NULL below the callable */
         bld_push(bd, c);
+        bld_after_call(bd, bi);
         return 0;
     }
     case BEFORE_WITH:

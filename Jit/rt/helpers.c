@@ -138,6 +138,9 @@ rt_fill_attr(HirCache *c, PyObject *obj, PyObject *name, bool store, bool method
     PyTypeObject *dtp = Py_TYPE(descr);
     if (dtp == &PyMemberDescr_Type && !method) {
         PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
+        if (!PyType_IsSubtype(tp, ((PyMemberDescrObject *)descr)->d_common.d_type)) {
+            return; /* another class's slot: the descriptor raises TypeError */
+        }
         if (m->type == T_OBJECT_EX && !(store && (m->flags & READONLY))
             && m->offset > 0 && m->offset <= UINT16_MAX) {
             c->kind = HIR_CACHE_SLOT;

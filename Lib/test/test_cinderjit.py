@@ -278,6 +278,37 @@ def sets_and_dicts(n):
 
 # -- Tests ------------------------------------------------------------------------------
 
+def truth_of_merged_value(a, b):
+    x = a if a else None
+    y = a or b
+    out = []
+    if x:
+        out.append("x")
+    if not y:
+        out.append("not y")
+    while x:
+        out.append("loop")
+        x = None
+    return out
+
+
+class SlotOwner:
+    __slots__ = ("slot",)
+
+
+class SlotBorrower:
+    borrowed = SlotOwner.slot
+
+
+def store_borrowed_slot(o):
+    o.borrowed = 42
+    return o.borrowed
+
+
+def load_borrowed_slot(o):
+    return o.borrowed
+
+
 class BehaviourTests(JitTestCase):
     def test_arithmetic(self):
         for a, b in [(3, 4), (-7, 2), (2.5, 0.5), (10**30, 7), (5, 0), ("a", "b"),
@@ -380,6 +411,18 @@ class BehaviourTests(JitTestCase):
 
     def test_mutation_during_iteration(self):
         self.assert_same(mutating_loop, [1, 2, 3, 4])
+
+    def test_truth_of_merged_values(self):
+        # Values merged from two paths (phis) have no known type: no bool shortcut.
+        for a, b in [(1, 0), (0, 0), ("", [1]), ([2], None), (True, False)]:
+            self.assert_same(truth_of_merged_value, a, b)
+
+    def test_slot_descriptor_of_another_class(self):
+        # The descriptor refuses objects that are not instances of its class; a cached
+        # slot offset must not apply to them.
+        for _ in range(3):
+            self.assert_same(store_borrowed_slot, SlotBorrower())
+            self.assert_same(load_borrowed_slot, SlotBorrower())
 
     def test_types_change_mid_loop(self):
         self.assert_same(type_change_mid_loop, [1, 2, 3.5, 4])
@@ -675,6 +718,33 @@ class DirectCallTests(JitTestCase):
     def test_frames(self):
         self.assertEqual(self.assert_same(calls_frames_seen)[1][:2],
                          ["frames_seen", "calls_frames_seen"])
+
+    def test_tracing_turned_on_in_the_frame(self):
+        # A debugger's set_trace(): the rest of the frame is traced line by line.
+        def run(f):
+            events = []
+
+            def tracer(frame, event, arg):
+                if frame.f_code is f.__code__:
+                    events.append((event, frame.f_lineno - f.__code__.co_firstlineno))
+                return tracer
+
+            try:
+                f(tracer)
+            finally:
+                sys.settrace(None)
+            return events
+
+        def f(tracer):
+            sys._getframe().f_trace = tracer
+            sys.settrace(tracer)
+            x = 1
+            return x
+
+        twin = interpreted_twin(f)
+        self.compile(f)
+        self.assertEqual(run(f), run(twin))
+        self.assertIn(("line", 3), run(f))
 
     def test_tracing_turned_on_in_callee(self):
         events = []
