@@ -46,8 +46,13 @@ typedef struct CiJitCodeState {
     PyCodeObject *code;      /* borrowed: the state dies with the code */
     CiJitBody body;          /* the installed body, or NULL */
     CiJitCode *compiled;     /* the compiler's output, kept when uninstalled */
-    PyObject *globals;       /* strong: the globals and builtins the body */
-    PyObject *builtins;      /* was compiled for; NULL for test bodies */
+    PyObject *globals;       /* the globals and builtins the body was */
+    PyObject *builtins;      /* compiled for, NULL for test bodies; compared by
+                                address only, never owned: a strong reference from
+                                here would hide a module's cycles from the GC.
+                                Compiled code reads globals through the frame and
+                                checks every cache against the dicts' keys
+                                versions, so a reused address is harmless. */
     PyObject *name;          /* "module:qualname" while installed */
     const char *refused;     /* why this code stays interpreted, or NULL */
     unsigned long ncalls;    /* calls seen while counting for -X jit-auto */
@@ -126,8 +131,6 @@ rt_state_free(void *ptr)
     if (st->compiled != NULL) {
         ci_jit_code_free(st->compiled);
     }
-    Py_XDECREF(st->globals);
-    Py_XDECREF(st->builtins);
     Py_XDECREF(st->name);
     PyMem_RawFree(st);
 }
@@ -341,8 +344,8 @@ rt_compile(CiJitCodeState *st, PyFunctionObject *func)
     }
     st->compiled = compiled;
     Py_XSETREF(st->name, name);
-    Py_XSETREF(st->globals, Py_NewRef(func->func_globals));
-    Py_XSETREF(st->builtins, Py_NewRef(func->func_builtins));
+    st->globals = func->func_globals;
+    st->builtins = func->func_builtins;
     rt.ncompiled++;
     rt.code_size += compiled->code_size;
     rt_install(st, compiled->body);
@@ -553,8 +556,8 @@ Ci_JitInstallBodyForTesting(PyCodeObject *code, CiJitBody body)
         return -1;
     }
     Py_XSETREF(st->name, name);
-    Py_CLEAR(st->globals);
-    Py_CLEAR(st->builtins);
+    st->globals = NULL;
+    st->builtins = NULL;
     rt_install(st, body);
     return 0;
 }

@@ -33,6 +33,12 @@ int Ci_JitOnResume(PyThreadState *tstate, _PyInterpreterFrame *frame);
    than the code was compiled for). */
 PyObject *Ci_JitRunFrame(PyThreadState *tstate, _PyInterpreterFrame *frame);
 
+/* _PyEval_EvalFrameDefault's throwflag for a frame whose compiled body left with
+   CI_JIT_DEOPT_ERROR outside RESUME_JIT (a direct call between compiled functions): take
+   the error path at frame->prev_instr, as for generator.throw(), but without the
+   tracer's 'call' event: the call began, in compiled code, before tracing came on. */
+#define CI_JIT_THROWFLAG_DEOPT_ERROR 2
+
 #ifdef __cplusplus
 }
 #endif

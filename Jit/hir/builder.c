@@ -654,7 +654,14 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         c = bld_emit(bd, HIR_StoreLocal, 1);
         c->in[0] = v;
         c->index = bi.oparg;
-        bs(bd->cur)->defs[bi.oparg] = v;
+        /* Later reads borrow from the frame, as LOAD_FAST does, so that the stored value
+           does not keep a reference of its own while it lives in the local: reference
+           counts and lifetimes stay the interpreter's. */
+        a = bld_emit(bd, HIR_LoadLocal, 0);
+        a->index = bi.oparg;
+        a->param = bld_type(v);
+        a->type = a->param;
+        bs(bd->cur)->defs[bi.oparg] = a;
         return 0;
     case DELETE_FAST:
         v = bld_read_local_in(bd, bd->cur, bi.oparg);

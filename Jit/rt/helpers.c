@@ -6,6 +6,7 @@
 #include "Jit/hir/hir.h"
 #include "Jit/runtime.h"
 #include "cinder/ceval_frames.h"
+#include "cinder/jit_hooks.h"
 #include "pycore_ceval.h"
 
 #include "opcode.h"
@@ -788,8 +789,10 @@ rt_call_compiled(PyThreadState *tstate, PyFunctionObject *func, CiJitBody body,
     cframe->current_frame = frame->previous;
     if (res == CI_JIT_DEOPT || res == CI_JIT_DEOPT_ERROR) {
         /* The interpreter continues at prev_instr + 1, or unwinds from prev_instr with
-           the exception set (its generator.throw() entry). */
-        res = _PyEval_EvalFrameDefault(tstate, frame, res == CI_JIT_DEOPT_ERROR);
+           the exception set (its generator.throw() entry, less the tracer's event). */
+        res = _PyEval_EvalFrameDefault(tstate, frame,
+                                       res == CI_JIT_DEOPT_ERROR ? CI_JIT_THROWFLAG_DEOPT_ERROR
+                                                                 : 0);
     }
     _PyEvalFrameClearAndPop(tstate, frame);
     return res;

@@ -309,6 +309,15 @@ def load_borrowed_slot(o):
     return o.borrowed
 
 
+def counts_while_stored():
+    obj = object()
+    before = sys.getrefcount(obj)
+    refs = [obj] * 10
+    during = sys.getrefcount(obj)
+    del refs
+    return before, during, sys.getrefcount(obj)
+
+
 class BehaviourTests(JitTestCase):
     def test_arithmetic(self):
         for a, b in [(3, 4), (-7, 2), (2.5, 0.5), (10**30, 7), (5, 0), ("a", "b"),
@@ -423,6 +432,27 @@ class BehaviourTests(JitTestCase):
         for _ in range(3):
             self.assert_same(store_borrowed_slot, SlotBorrower())
             self.assert_same(load_borrowed_slot, SlotBorrower())
+
+    def test_reference_counts_of_locals(self):
+        # A value stored in a local holds no extra reference in compiled code.
+        self.assert_same(counts_while_stored)
+
+    def test_compiled_code_keeps_no_module_alive(self):
+        # Compiled code must not hold its globals: a module whose dict is in a cycle
+        # with its functions is still collected.
+        destroyed = []
+        m = types.ModuleType("jit_cycle")
+        m.destroyed = destroyed
+        exec("class A:\n"
+             "    def __init__(self, l):\n"
+             "        self.l = l\n"
+             "    def __del__(self):\n"
+             "        self.l.append(1)\n", m.__dict__)
+        self.compile(m.A.__init__)
+        m.a = m.A(destroyed)
+        del m
+        gc.collect()
+        self.assertEqual(destroyed, [1])
 
     def test_types_change_mid_loop(self):
         self.assert_same(type_change_mid_loop, [1, 2, 3.5, 4])
