@@ -1,6 +1,6 @@
 /* The interpreter's calls into the JIT runtime (Jit/runtime.c), made by the
    patched Python/ceval.c (RESUME, RESUME_JIT) and Python/pylifecycle.c
-   (startup, shutdown). */
+   (startup, shutdown), and the one interpreter function compiled code calls. */
 #ifndef CINDER_JIT_HOOKS_H
 #define CINDER_JIT_HOOKS_H
 
@@ -38,6 +38,10 @@ PyObject *Ci_JitRunFrame(PyThreadState *tstate, _PyInterpreterFrame *frame);
    the error path at frame->prev_instr, as for generator.throw(), but without the
    tracer's 'call' event: the call began, in compiled code, before tracing came on. */
 #define CI_JIT_THROWFLAG_DEOPT_ERROR 2
+
+/* The interpreter's eval-breaker handler (Python/ceval.c): pending signals, pending
+   calls, a GIL drop request, an async exception. Returns -1 with an exception set. */
+int _PyEval_HandlePending(PyThreadState *tstate);
 
 #ifdef __cplusplus
 }

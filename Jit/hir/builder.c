@@ -542,14 +542,23 @@ bld_emit_fs(Builder *bd, HirOp op, int nin, int bc_offset)
     return i;
 }
 
-/* After a call, as the interpreter does after calling C code: when the eval breaker is
-   set, or the call turned on sys.settrace or sys.setprofile (a debugger's set_trace()),
-   the interpreter takes over at the next instruction, with the call's result on the
-   stack, and traces the rest of the frame. */
+/* The interpreter's eval-breaker poll after instruction AT, with the frame state at
+   RESUME (the next instruction, or a backward jump's target): a pending signal, pending
+   call, GIL drop request or async exception is handled there, and an exception it raises
+   is raised at AT, as in the interpreter. When sys.settrace or sys.setprofile came on
+   (a debugger's set_trace()), the interpreter takes over at RESUME and traces the rest
+   of the frame. */
+static void
+bld_poll(Builder *bd, int at, int resume)
+{
+    bld_emit_fs(bd, HIR_CheckEvalBreaker, 0, resume)->index = at;
+}
+
+/* After a call, as the interpreter does after calling C code. */
 static void
 bld_after_call(Builder *bd, BcInstr bi)
 {
-    bld_emit_fs(bd, HIR_CheckEvalBreaker, 0, bi.next);
+    bld_poll(bd, bi.offset, bi.next);
 }
 
 /* Truth test of v as a C value (0/1), with the interpreter's fast paths for bools. */
@@ -601,9 +610,8 @@ bld_pop_jump(Builder *bd, BcInstr bi, int target, int fallthrough)
     bd->cur = jump_if_true ? t : f;
     if (bi.op == POP_JUMP_BACKWARD_IF_FALSE || bi.op == POP_JUMP_BACKWARD_IF_TRUE
         || bi.op == POP_JUMP_BACKWARD_IF_NONE || bi.op == POP_JUMP_BACKWARD_IF_NOT_NONE) {
-        /* A taken backward jump polls the eval breaker, as in the interpreter: when it is
-           set, the interpreter takes over at the jump's target (the jump is done). */
-        bld_emit_fs(bd, HIR_CheckEvalBreaker, 0, bd->blocks[target].start);
+        /* A taken backward jump polls the eval breaker, as in the interpreter. */
+        bld_poll(bd, bi.offset, bd->blocks[target].start);
     }
     if (bld_jump_to(bd, target) < 0) {
         return -1;
@@ -989,8 +997,7 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
     case JUMP_BACKWARD_NO_INTERRUPT:
         return bld_jump_to(bd, tblock);
     case JUMP_BACKWARD:
-        /* When the eval breaker is set, the interpreter runs this jump and polls. */
-        bld_emit_fs(bd, HIR_CheckEvalBreaker, 0, off);
+        bld_poll(bd, off, bd->blocks[tblock].start);
         return bld_jump_to(bd, tblock);
     case POP_JUMP_FORWARD_IF_FALSE:
     case POP_JUMP_FORWARD_IF_TRUE:

@@ -9,6 +9,7 @@
 #include "pycore_interp.h"
 
 #include "Jit/lir/lower.h"
+#include "cinder/jit_hooks.h"
 #include "Jit/rt/helpers.h"
 
 #include <stdio.h>
@@ -329,10 +330,74 @@ lw_branch_if(LwCtx *c, LirOp op, LirCond cc, int a, LirOperand b, LirBlock *yes)
 
 #define LW_WAY0(field) ((int32_t)offsetof(CiJitSiteCache, way[0].field))
 
-/* LoadAttr. The first way of the site's cache is tried inline when it holds a slot or an
-   instance value (the common monomorphic cases); anything else, and every miss, calls
-   Ci_JitRt_LoadAttr, which tries the other ways and refills. The three paths meet in a
-   phi. */
+/* Before an instruction that may run Python code, point frame->prev_instr at its
+   bytecode instruction, as the interpreter's dispatch does: what that code sees of this
+   frame (f_lineno, warnings' and logging's caller lines, tracebacks made below it) is
+   then exactly the interpreter's. Consecutive instructions of one bytecode share it. The
+   eval-breaker poll stores its own, on its out-of-line path only. */
+static bool
+lw_syncs_prev_instr(LwCtx *c, HirInstr *i)
+{
+    return hir_op_has(i->op, HF_ARB) && i->fs != NULL && c->hir->code != NULL
+           && i->op != HIR_CheckEvalBreaker;
+}
+
+static void
+lw_store_prev_instr(LwCtx *c, int bc_offset)
+{
+    intptr_t addr = (intptr_t)(_PyCode_CODE(c->hir->code) + bc_offset);
+    int r = lw_def(c, LIR_Move, 1, lir_imm(addr), lir_imm(addr));
+    lw_use(c, LIR_Store64, 2,
+           lw_mem(c->frame, (int32_t)offsetof(_PyInterpreterFrame, prev_instr)),
+           lir_vreg(r));
+}
+
+static void
+lw_sync_prev_instr(LwCtx *c, HirInstr *i)
+{
+    if (lw_syncs_prev_instr(c, i)
+        && !(i->prev != NULL && lw_syncs_prev_instr(c, i->prev)
+             && i->prev->fs->bc_offset == i->fs->bc_offset)) {
+        lw_store_prev_instr(c, i->fs->bc_offset);
+    }
+}
+
+/* CheckEvalBreaker: when the eval breaker is set (a pending signal or call, a GIL drop
+   request, an async exception), the interpreter's handler runs out of line; an exception
+   it raises leaves through the error path at the instruction the interpreter would blame
+   (the call or the backward jump, whose offset is the index parameter), with the frame
+   state of the resume point. Then, when sys.settrace or setprofile came on, the
+   interpreter takes over at the resume point. */
+static void
+lw_check_eval_breaker(LwCtx *c, HirInstr *i)
+{
+    LirBlock *pending = lw_new_block(c), *done = lw_new_block(c);
+    pending->cold = true;
+    int t = lw_def(c, LIR_Load64, 1,
+                   lw_mem(c->tstate, (int32_t)offsetof(PyThreadState, interp)), lir_imm(0));
+    int r = lw_def(c, LIR_Load32, 1,
+                   lw_mem(t, (int32_t)offsetof(PyInterpreterState, ceval.eval_breaker)),
+                   lir_imm(0));
+    lw_branch_if(c, LIR_BranchTest, LIR_CC_NE, r, lir_vreg(r), pending);
+    lw_tag(c, lir_branch(c->f, c->cur, done));
+    c->cur = pending;
+    if (c->hir->code != NULL) {
+        lw_store_prev_instr(c, (int)i->index);
+    }
+    int v = lw_int_result(c, LW_CALL(c, _PyEval_HandlePending, NULL, lir_vreg(c->tstate)));
+    LirInstr *g = lw_use(c, LIR_DeoptCmp, 2, lir_vreg(v), lir_imm(0));
+    g->cc = (uint8_t)LIR_CC_LT;
+    g->deopt = lw_deopt(c, i->fs, LIR_DEOPT_ERROR, "Raise");
+    g->deopt->bc_offset = (int32_t)i->index;
+    lw_tag(c, lir_branch(c->f, c->cur, done));
+    c->cur = done;
+    t = lw_def(c, LIR_Load64, 1,
+               lw_mem(c->tstate, (int32_t)offsetof(PyThreadState, cframe)), lir_imm(0));
+    r = lw_def(c, LIR_Load8, 1, lw_mem(t, (int32_t)offsetof(_PyCFrame, use_tracing)),
+               lir_imm(0));
+    lw_guard(c, LIR_DeoptTest, LIR_CC_NE, r, lir_vreg(r), LIR_DEOPT_GUARD, "Tracing");
+}
+
 /* Ends the lowering of a lookup whose inline paths (ending in the blocks FROM[0..n-1])
    and helper path (the current block) produced IN[0..n]: branch all to a join block and
    merge the results in a phi there, which becomes I's value. */
@@ -520,6 +585,10 @@ lw_load_method(LwCtx *c, HirInstr *i)
     c->second[i->id] = out[1];
 }
 
+/* LoadAttr. The first way of the site's cache is tried inline when it holds a slot or an
+   instance value (the common monomorphic cases); anything else, and every miss, calls
+   Ci_JitRt_LoadAttr, which tries the other ways and refills. The three paths meet in a
+   phi. */
 static void
 lw_load_attr(LwCtx *c, HirInstr *i)
 {
@@ -851,25 +920,9 @@ lw_instr(LwCtx *c, HirInstr *i)
         r = lw_call(c, (void *)PyErr_Occurred, "PyErr_Occurred", 0, NULL, NULL);
         lw_guard(c, LIR_DeoptCmp, LIR_CC_NE, r, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
         break;
-    case HIR_CheckEvalBreaker: {
-        /* A pending signal, GIL drop request or async exception: let the interpreter,
-           which handles them at this very instruction, take over. */
-        t = lw_def(c, LIR_Load64, 1,
-                   lw_mem(c->tstate, (int32_t)offsetof(PyThreadState, interp)), lir_imm(0));
-        r = lw_def(c, LIR_Load32, 1,
-                   lw_mem(t, (int32_t)offsetof(PyInterpreterState, ceval.eval_breaker)),
-                   lir_imm(0));
-        lw_guard(c, LIR_DeoptTest, LIR_CC_NE, r, lir_vreg(r), LIR_DEOPT_GUARD,
-                 "EvalBreaker");
-        /* sys.settrace or setprofile turned on while this loop runs: trace from here on,
-           in the interpreter. */
-        t = lw_def(c, LIR_Load64, 1,
-                   lw_mem(c->tstate, (int32_t)offsetof(PyThreadState, cframe)), lir_imm(0));
-        r = lw_def(c, LIR_Load8, 1, lw_mem(t, (int32_t)offsetof(_PyCFrame, use_tracing)),
-                   lir_imm(0));
-        lw_guard(c, LIR_DeoptTest, LIR_CC_NE, r, lir_vreg(r), LIR_DEOPT_GUARD, "Tracing");
+    case HIR_CheckEvalBreaker:
+        lw_check_eval_breaker(c, i);
         break;
-    }
     default:
         c->why = "LIR lowering: unsupported HIR instruction";
     }
@@ -898,25 +951,6 @@ lw_label(LwCtx *c, HirInstr *i)
         n += snprintf(buf + n, sizeof buf - (size_t)n, " v%d", i->in[k]->id);
     }
     return lir_strdup(c->f, buf);
-}
-
-/* Before an instruction that may run Python code, point frame->prev_instr at its
-   bytecode instruction, as the interpreter's dispatch does: what that code sees of this
-   frame (f_lineno, warnings' and logging's caller lines, tracebacks made below it) is
-   then exactly the interpreter's. Consecutive instructions of one bytecode share it. */
-static void
-lw_sync_prev_instr(LwCtx *c, HirInstr *i)
-{
-    if (!hir_op_has(i->op, HF_ARB) || i->fs == NULL || c->hir->code == NULL
-        || (i->prev != NULL && i->prev->fs != NULL && hir_op_has(i->prev->op, HF_ARB)
-            && i->prev->fs->bc_offset == i->fs->bc_offset)) {
-        return;
-    }
-    intptr_t addr = (intptr_t)(_PyCode_CODE(c->hir->code) + i->fs->bc_offset);
-    int r = lw_def(c, LIR_Move, 1, lir_imm(addr), lir_imm(addr));
-    lw_use(c, LIR_Store64, 2,
-           lw_mem(c->frame, (int32_t)offsetof(_PyInterpreterFrame, prev_instr)),
-           lir_vreg(r));
 }
 
 /* Fills the phis: each input comes from the last LIR block of its HIR predecessor;

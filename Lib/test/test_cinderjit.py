@@ -9,6 +9,7 @@ import threading
 import traceback
 import types
 import unittest
+import _thread
 
 try:
     import cinderjit
@@ -835,6 +836,63 @@ class RuntimeTests(JitTestCase):
                 spin()
         finally:
             timer.cancel()
+
+    def test_interrupt_main_raises_at_the_call(self):
+        # As in the interpreter, a pending KeyboardInterrupt is raised by the poll right
+        # after the call, at the call: inside the try, with the call's line and offset.
+        def interrupted():
+            try:
+                _thread.interrupt_main()
+            except KeyboardInterrupt as e:
+                return "caught", e.__traceback__.tb_lineno, e.__traceback__.tb_lasti
+            return "missed"
+
+        def escapes():
+            _thread.interrupt_main()
+            return "missed"
+        self.assertEqual(self.assert_same(interrupted)[1][0], "caught")
+        self.assertEqual(self.assert_same(escapes)[1], KeyboardInterrupt)
+
+    def test_signal_handler_runs_in_compiled_loop(self):
+        # The handler runs at the poll after the call that sent the signal, sees the
+        # frame's line there, and the loop goes on in compiled code.
+        def loop(n):
+            seen = []
+
+            def handler(signum, frame):
+                seen.append((frame.f_code.co_name, frame.f_lineno))
+            old = signal.signal(signal.SIGUSR1, handler)
+            try:
+                total = 0
+                for i in range(n):
+                    if i == 3:
+                        signal.raise_signal(signal.SIGUSR1)
+                    total += i
+                return total, seen
+            finally:
+                signal.signal(signal.SIGUSR1, old)
+        self.compile(loop)
+        before = sum(cinderjit.jit_stats()["deopts"].values())
+        call_line = loop.__code__.co_firstlineno + 10
+        self.assertEqual(loop(10), (45, [("loop", call_line)]))
+        self.assertEqual(sum(cinderjit.jit_stats()["deopts"].values()), before)
+        self.assert_same(loop, 10)
+
+    def test_threads_switch_in_compiled_loops(self):
+        # GIL drop requests are handled by compiled loops without leaving them.
+        def spin(stop, counter):
+            while not stop:
+                counter[0] += 1
+        self.compile(spin)
+        stop, counter = [], [0]
+        before = sum(cinderjit.jit_stats()["deopts"].values())
+        t = threading.Thread(target=spin, args=(stop, counter))
+        t.start()
+        while counter[0] < 1000:
+            pass
+        stop.append(True)
+        t.join()
+        self.assertEqual(sum(cinderjit.jit_stats()["deopts"].values()), before)
 
     def test_settrace_sees_compiled_functions(self):
         self.compile(add)
