@@ -441,13 +441,13 @@ ci_jit_direct_entry(PyThreadState *tstate, PyFunctionObject *func)
     return st->body;
 }
 
-void
-ci_jit_count_deopt(int reason)
+unsigned long long *
+ci_jit_deopt_counter(int reason)
 {
     if (reason < 0 || reason >= CI_JIT_DEOPT_NUM_REASONS) {
         reason = CI_JIT_DEOPT_UNSUPPORTED;
     }
-    rt.deopts[reason]++;
+    return &rt.deopts[reason];
 }
 
 const char *

@@ -27,14 +27,17 @@ extern "C" {
                     ran;
      NOT_ENTERED    RESUME_JIT ran the interpreter instead of the body
                     (tracing was on, or the frame has other globals or
-                    builtins than it was compiled for). */
+                    builtins than it was compiled for);
+     YIELD          a generator or coroutine yields: the interpreter's
+                    YIELD_VALUE suspends the frame (not a failure). */
 #define CI_JIT_DEOPT_REASONS(X)                 \
     X(GUARD, "guard failure")                   \
     X(RAISE, "exception")                       \
     X(UNBOUND_LOCAL, "unbound local")           \
     X(UNSUPPORTED, "unsupported path")          \
     X(TRACING, "tracing")                       \
-    X(NOT_ENTERED, "not entered")
+    X(NOT_ENTERED, "not entered")               \
+    X(YIELD, "yield")
 
 typedef enum {
 #define CI_JIT_DEOPT_ENUM(NAME, STR) CI_JIT_DEOPT_##NAME,
@@ -43,10 +46,10 @@ typedef enum {
     CI_JIT_DEOPT_NUM_REASONS
 } CiJitDeoptReason;
 
-/* Count one deoptimisation; called by deopt stubs just before they return
-   CI_JIT_DEOPT or CI_JIT_DEOPT_ERROR. Out-of-range reasons count as
-   CI_JIT_DEOPT_UNSUPPORTED. */
-void ci_jit_count_deopt(int reason);
+/* The counter of deoptimisations for REASON, which deopt exits increment
+   before they return CI_JIT_DEOPT or CI_JIT_DEOPT_ERROR. Out-of-range
+   reasons count as CI_JIT_DEOPT_UNSUPPORTED. */
+unsigned long long *ci_jit_deopt_counter(int reason);
 
 /* The printable name of a reason ("guard failure", ...). */
 const char *ci_jit_deopt_reason_name(int reason);

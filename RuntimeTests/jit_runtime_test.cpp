@@ -150,7 +150,7 @@ body_deopt_at_binary_op(PyThreadState *, _PyInterpreterFrame *frame)
     push(frame, PyLong_FromLong(7));
     push(frame, PyLong_FromLong(2));
     frame->prev_instr = binop - 1;
-    ci_jit_count_deopt(CI_JIT_DEOPT_GUARD);
+    ++*ci_jit_deopt_counter(CI_JIT_DEOPT_GUARD);
     return CI_JIT_DEOPT;
 }
 
@@ -170,7 +170,7 @@ body_raise_at_call(PyThreadState *tstate, _PyInterpreterFrame *frame)
     EXPECT_NE(call, nullptr);
     frame->prev_instr = call;
     PyErr_SetString(PyExc_ValueError, "boom");
-    ci_jit_count_deopt(CI_JIT_DEOPT_RAISE);
+    ++*ci_jit_deopt_counter(CI_JIT_DEOPT_RAISE);
     return CI_JIT_DEOPT_ERROR;
 }
 

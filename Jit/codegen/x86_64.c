@@ -6,6 +6,7 @@
 
 #include "Jit/codegen/x86_64.h"
 #include "Jit/codegen/asm.h"
+#include "Jit/runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -903,6 +904,25 @@ cg_stub_releases(CgCtx *c, const LirDeopt *d)
     }
 }
 
+/* Which of the runtime's deopt counters an exit increments. */
+static int
+cg_stub_counter(const LirDeopt *d)
+{
+    if (d->kind == LIR_DEOPT_ERROR) {
+        return CI_JIT_DEOPT_RAISE;
+    }
+    if (strcmp(d->reason, "UnboundLocal") == 0 || strcmp(d->reason, "UnboundCell") == 0) {
+        return CI_JIT_DEOPT_UNBOUND_LOCAL;
+    }
+    if (strcmp(d->reason, "Tracing") == 0) {
+        return CI_JIT_DEOPT_TRACING;
+    }
+    if (strcmp(d->reason, "Yield") == 0) {
+        return CI_JIT_DEOPT_YIELD;
+    }
+    return CI_JIT_DEOPT_GUARD;
+}
+
 static void
 cg_stub(CgCtx *c, LirInstr *i, int label)
 {
@@ -950,6 +970,9 @@ cg_stub(CgCtx *c, LirInstr *i, int label)
              ci_asm_mem(CG_R11, -1, 1, offsetof(_PyInterpreterFrame, prev_instr), 8),
              ci_asm_reg(CG_R10, 8));
     cg_stub_releases(c, d);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8),
+             ci_asm_imm((int64_t)(intptr_t)ci_jit_deopt_counter(cg_stub_counter(d))));
+    cg_emit2(c, CI_ASM_add, ci_asm_mem(LIR_RAX, -1, 1, 0, 8), ci_asm_imm(1));
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 4),
              ci_asm_imm((int64_t)(intptr_t)(d->kind == LIR_DEOPT_ERROR ? CI_JIT_DEOPT_ERROR
                                                                        : CI_JIT_DEOPT)));

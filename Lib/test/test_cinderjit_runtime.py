@@ -141,6 +141,23 @@ class ApiTests(unittest.TestCase):
         self.assertIn("guard failure", stats["deopts"])
         self.assertIn("exception", stats["deopts"])
 
+    def test_deopts_are_counted_by_reason(self):
+        def attr(o):
+            return o.a
+
+        class A:
+            pass
+        a = A()
+        a.a = 1
+        self.assertTrue(cinderjit.force_compile(attr))
+        before = cinderjit.jit_stats()["deopts"]
+        attr(a)
+        with self.assertRaises(AttributeError):
+            attr(1)
+        after = cinderjit.jit_stats()["deopts"]
+        self.assertEqual(after["exception"], before["exception"] + 1)
+        self.assertEqual(after["guard failure"], before["guard failure"])
+
     def test_force_compile(self):
         def local(a):
             return a * 2
