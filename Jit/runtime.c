@@ -88,8 +88,7 @@ static const char *const rt_deopt_names[] = {
 #undef RT_DEOPT_NAME
 };
 
-static const char RT_WHY_GENERATOR[] =
-    "generator, coroutine or async generator";
+static const char RT_WHY_ASYNC_GENERATOR[] = "async generator";
 static const char RT_WHY_BODY[] = "module or class body";
 static const char RT_WHY_LIST[] = "not in the JIT list";
 static const char RT_WHY_NO_RESUME[] = "no RESUME at the entry";
@@ -223,10 +222,8 @@ rt_entry_resume(PyCodeObject *code)
 static const char *
 rt_unsupported(PyCodeObject *code)
 {
-    if (code->co_flags
-        & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
-           | CO_ITERABLE_COROUTINE)) {
-        return RT_WHY_GENERATOR;
+    if (code->co_flags & CO_ASYNC_GENERATOR) {
+        return RT_WHY_ASYNC_GENERATOR;
     }
     if (!(code->co_flags & CO_OPTIMIZED)) {
         return RT_WHY_BODY;
@@ -292,6 +289,21 @@ rt_listed(PyFunctionObject *func)
     return listed;
 }
 
+/* Set every RESUME of CODE (the entry, and in a generator or coroutine each resume
+   point after a yield) to OPCODE. */
+static void
+rt_set_resumes(PyCodeObject *code, int opcode)
+{
+    _Py_CODEUNIT *instrs = _PyCode_CODE(code);
+    for (Py_ssize_t k = code->_co_firsttraceable; k < Py_SIZE(code);) {
+        int op = _PyOpcode_Deopt[_Py_OPCODE(instrs[k])];
+        if (op == RESUME) {
+            _Py_SET_OPCODE(instrs[k], opcode);
+        }
+        k += 1 + _PyOpcode_Caches[op];
+    }
+}
+
 static void
 rt_install(CiJitCodeState *st, CiJitBody body)
 {
@@ -301,7 +313,7 @@ rt_install(CiJitCodeState *st, CiJitBody body)
     if (st->next == NULL) {
         rt_link(st);
     }
-    _Py_SET_OPCODE(*rt_entry_resume(st->code), RESUME_JIT);
+    rt_set_resumes(st->code, RESUME_JIT);
 }
 
 static double
@@ -528,8 +540,7 @@ Ci_JitUninstall(PyCodeObject *code)
     rt_unlink(st);
     /* Quickened code (co_warmup == 0) never runs an unquickened RESUME
        again. */
-    _Py_SET_OPCODE(*rt_entry_resume(code),
-                   code->co_warmup == 0 ? RESUME_QUICK : RESUME);
+    rt_set_resumes(code, code->co_warmup == 0 ? RESUME_QUICK : RESUME);
     return 0;
 }
 

@@ -339,21 +339,39 @@ TEST_F(RuntimeFixture, EntryHandlesPendingCalls)
     EXPECT_EQ(eval_long("f()"), 42);
 }
 
-TEST_F(RuntimeFixture, GeneratorsAndBodiesAreRefused)
+TEST_F(RuntimeFixture, AsyncGeneratorsAndBodiesAreRefused)
 {
-    run("def gen(): yield 1\n"
-        "async def coro(): pass\n");
-    EXPECT_EQ(Ci_JitInstallBodyForTesting(code_of("gen"), body_return_42), -1);
-    EXPECT_EQ(fetch_error(),
-              "ValueError('cannot install a body: generator, coroutine or async generator')");
-    EXPECT_EQ(Ci_JitInstallBodyForTesting(code_of("coro"), body_return_42), -1);
-    PyErr_Clear();
+    run("async def agen(): yield 1\n"
+        "def gen(): yield 1\n");
+    EXPECT_EQ(Ci_JitInstallBodyForTesting(code_of("agen"), body_return_42), -1);
+    EXPECT_EQ(fetch_error(), "ValueError('cannot install a body: async generator')");
     Ref module_code(Py_CompileString("x = 1\n", "<m>", Py_file_input));
     ASSERT_NE(module_code.obj, nullptr);
     EXPECT_EQ(Ci_JitInstallBodyForTesting((PyCodeObject *)module_code.obj, body_return_42),
               -1);
     EXPECT_EQ(fetch_error(), "ValueError('cannot install a body: module or class body')");
     EXPECT_EQ(eval_long("next(gen())"), 1);
+}
+
+// A generator's every RESUME enters its body: the entry and each resume point.
+TEST_F(RuntimeFixture, GeneratorResumePointsEnterTheBody)
+{
+    run("def gen():\n"
+        "    yield 1\n"
+        "    yield 2\n");
+    install("gen", body_return_42);
+    PyCodeObject *code = code_of("gen");
+    int resumes = 0;
+    for (Py_ssize_t k = 0; k < Py_SIZE(code); k++) {
+        if (_Py_OPCODE(_PyCode_CODE(code)[k]) == RESUME_JIT) {
+            resumes++;
+        }
+    }
+    EXPECT_EQ(resumes, 3);
+    ASSERT_EQ(Ci_JitUninstall(code), 0);
+    for (Py_ssize_t k = 0; k < Py_SIZE(code); k++) {
+        EXPECT_NE(_Py_OPCODE(_PyCode_CODE(code)[k]), RESUME_JIT);
+    }
 }
 
 TEST_F(RuntimeFixture, CompiledFunctionsAreListed)

@@ -83,6 +83,7 @@ bc_jump_target(BcInstr bi)
     case JUMP_IF_FALSE_OR_POP:
     case JUMP_IF_TRUE_OR_POP:
     case FOR_ITER:
+    case SEND:
         return bi.next + bi.oparg;
     case JUMP_BACKWARD:
     case JUMP_BACKWARD_NO_INTERRUPT:
@@ -150,6 +151,12 @@ typedef struct {
     int bound_words;         /* uint64_t words per set of locals */
     uint64_t *bound_in;      /* per bytecode block: the locals surely bound at its start */
     PyObject *kwnames;       /* from KW_NAMES, for the next CALL */
+    /* A generator's or coroutine's resume points: the RESUME after each YIELD_VALUE,
+       where the frame's next RESUME_JIT enters, and the entry block taking the frame's
+       stack there (filled when the YIELD_VALUE is built). */
+    int nresumes;
+    int *resume_offsets;
+    HirBlock **resume_entries;
     const char *why;
     int bad_opcode;
 } Builder;
@@ -306,8 +313,29 @@ bld_scan(Builder *bd)
             }
             leader[t] = 1;
         }
-        if ((t >= 0 || bc_is_unconditional(bi.op)) && bi.next < n) {
+        if ((t >= 0 || bc_is_unconditional(bi.op) || bi.op == YIELD_VALUE) && bi.next < n) {
             leader[bi.next] = 1;
+        }
+        if (bi.op == RESUME) {
+            int pos = bi.offset;
+            /* Every resume point follows a yield; the bytecode CFG keeps the edge from
+               the yield, so the resume point is built after it. */
+            if (pos < 1 || _PyOpcode_Deopt[_Py_OPCODE(bd->bc[pos - 1])] != YIELD_VALUE) {
+                bd->why = "RESUME not after YIELD_VALUE";
+                return -1;
+            }
+            bd->nresumes++;
+        }
+    }
+    bd->resume_offsets = jit_arena_alloc(bd->func->arena,
+                                         sizeof(int) * (size_t)(bd->nresumes + 1));
+    bd->resume_entries = jit_arena_alloc(bd->func->arena,
+                                         sizeof(HirBlock *) * (size_t)(bd->nresumes + 1));
+    int r = 0;
+    for (int pos = bd->start; pos < n;) {
+        BcInstr bi = bc_decode(bd->bc, &pos);
+        if (bi.op == RESUME) {
+            bd->resume_offsets[r++] = bi.offset;
         }
     }
     bd->block_at = jit_arena_alloc(bd->func->arena, sizeof(int) * ((size_t)n + 1));
@@ -620,6 +648,41 @@ bld_pop_jump(Builder *bd, BcInstr bi, int target, int fallthrough)
     return bld_jump_to(bd, fallthrough);
 }
 
+/* YIELD_VALUE: the interpreter's YIELD_VALUE suspends the frame, with the value on top of
+   its stack. The resume point after it is entered from the function's entry block, with
+   the stack (the sent value on top) taken back from the frame. */
+static int
+bld_yield(Builder *bd, BcInstr bi, bool *ended)
+{
+    int r = 0;
+    while (r < bd->nresumes && bd->resume_offsets[r] != bi.next) {
+        r++;
+    }
+    if (r == bd->nresumes) {
+        bd->why = "YIELD_VALUE without a resume point";
+        return -1;
+    }
+    bld_emit_fs(bd, HIR_Yield, 0, bi.offset);
+    *ended = true;
+    bd->cur = bd->resume_entries[r];
+    for (int k = 0; k < bd->depth; k++) {
+        HirType t = k == bd->depth - 1 ? hir_type(HT_Object) : bld_type(bd->stack[k]);
+        HirInstr *v;
+        if (hir_type_is_subtype(t, hir_type(HT_Nullptr))) {
+            v = bld_const(bd, t);   /* the NULL below a callable: nothing to take */
+        }
+        else {
+            v = bld_emit(bd, HIR_LoadStack, 0);
+            v->index = k;
+            v->param = hir_type(hir_type_is_subtype(t, hir_type(HT_Object)) ? HT_Object
+                                                                          : HT_OptObject);
+            v->type = v->param;
+        }
+        bd->stack[k] = v;
+    }
+    return bld_jump_to(bd, bd->block_at[bi.next]);
+}
+
 static int
 bld_instr(Builder *bd, BcInstr bi, bool *ended)
 {
@@ -732,6 +795,7 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         bld_read_cache(bd, bi, v);
         a = bld_emit(bd, HIR_GetSecondOutput, 1);
         a->in[0] = v;
+        a->param = hir_type(HT_Object);
         bld_push(bd, v);
         bld_push(bd, a);
         return 0;
@@ -964,6 +1028,7 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         v->in[0] = bld_pop(bd);
         a = bld_emit(bd, HIR_GetSecondOutput, 1);
         a->in[0] = v;
+        a->param = hir_type(HT_Object);
         bld_push(bd, v);   /* __exit__, bound */
         bld_push(bd, a);   /* what __enter__ returned */
         return 0;
@@ -977,6 +1042,22 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         c->in[0] = bld_pop(bd);
         c->index = off;   /* the frame's last instruction, for a frame object that outlives it */
         *ended = true;
+        return 0;
+    case YIELD_VALUE:
+        return bld_yield(bd, bi, ended);
+    case RESUME:
+        /* A resume point (bld_scan checked): the interpreter ran it as RESUME_JIT. */
+        return 0;
+    case GET_AWAITABLE:
+        c = bld_emit_fs(bd, HIR_GetAwaitable, 1, off);
+        c->in[0] = bld_pop(bd);
+        c->index = bi.oparg;
+        bld_push(bd, c);
+        return 0;
+    case GET_YIELD_FROM_ITER:
+        c = bld_emit_fs(bd, HIR_GetYieldFromIter, 1, off);
+        c->in[0] = bld_pop(bd);
+        bld_push(bd, c);
         return 0;
     case RAISE_VARARGS:
         /* Raising is the interpreter's job: leave for it at this instruction, with the
@@ -999,6 +1080,29 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
     case JUMP_BACKWARD:
         bld_poll(bd, off, bd->blocks[tblock].start);
         return bld_jump_to(bd, tblock);
+    case SEND: {
+        /* (receiver, value) -> (receiver, yielded) for the YIELD_VALUE that follows, or
+           the receiver's return value at the jump target. */
+        c = bld_emit_fs(bd, HIR_Send, 2, off);
+        c->in[1] = bld_pop(bd);
+        c->in[0] = bd->stack[bd->depth - 1];
+        a = bld_emit(bd, HIR_GetSecondOutput, 1);
+        a->in[0] = c;
+        a->param = hir_type(HT_CInt64);
+        HirBlock *yielded, *returned;
+        bld_cond_branch(bd, a, &yielded, &returned);
+        bd->cur = returned;
+        bld_pop(bd);
+        bld_push(bd, c);
+        if (bld_jump_to(bd, tblock) < 0) {
+            return -1;
+        }
+        bld_pop(bd);
+        bld_push(bd, c->in[0]);
+        bd->cur = yielded;
+        bld_push(bd, c);
+        return bld_jump_to(bd, fblock);
+    }
     case POP_JUMP_FORWARD_IF_FALSE:
     case POP_JUMP_FORWARD_IF_TRUE:
     case POP_JUMP_FORWARD_IF_NONE:
@@ -1063,9 +1167,8 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
 static const char *
 bld_refuse_code(PyCodeObject *co)
 {
-    if (co->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
-                        | CO_ITERABLE_COROUTINE)) {
-        return "generator or coroutine";
+    if (co->co_flags & CO_ASYNC_GENERATOR) {
+        return "async generator";
     }
     if (!(co->co_flags & CO_OPTIMIZED)) {
         return "module or class body";
@@ -1163,7 +1266,8 @@ hir_build(JitArena *arena, PyFunctionObject *pyfunc, const char *name, const cha
     bd.max_depth = co->co_stacksize + 1;
     bd.stack = jit_arena_alloc(arena, sizeof(HirInstr *) * (size_t)(bd.max_depth + 1));
 
-    /* The prologue (MAKE_CELL, COPY_FREE_VARS) runs in the interpreter before RESUME. */
+    /* The prologue (MAKE_CELL, COPY_FREE_VARS; in a generator or coroutine
+       RETURN_GENERATOR, POP_TOP) runs in the interpreter before RESUME. */
     bd.resume_offset = -1;
     for (int pos = 0; pos < bd.ncode;) {
         BcInstr bi = bc_decode(bd.bc, &pos);
@@ -1172,7 +1276,8 @@ hir_build(JitArena *arena, PyFunctionObject *pyfunc, const char *name, const cha
             bd.start = bi.next;
             break;
         }
-        if (bi.op != MAKE_CELL && bi.op != COPY_FREE_VARS && bi.op != NOP) {
+        if (bi.op != MAKE_CELL && bi.op != COPY_FREE_VARS && bi.op != NOP
+            && bi.op != RETURN_GENERATOR && bi.op != POP_TOP) {
             break;
         }
     }
@@ -1231,6 +1336,22 @@ hir_build(JitArena *arena, PyFunctionObject *pyfunc, const char *name, const cha
         b->hir = bld_new_block(&bd, NULL, b->npreds);
         bs(b->hir)->bound = bd.bound_in + (size_t)post[k] * (size_t)bd.bound_words;
     }
+    /* A generator or coroutine enters at the start or at one of its resume points,
+       which the frame's prev_instr (the RESUME that ran RESUME_JIT) tells apart. */
+    for (int r = 0; r < bd.nresumes; r++) {
+        HirInstr *is = bld_emit(&bd, HIR_IsResumePoint, 0);
+        is->index = bd.resume_offsets[r];
+        HirBlock *other = bld_new_block(&bd, bd.cur, 1);
+        HirBlock *resume = bld_new_block(&bd, NULL, 0);
+        int bc_block = bd.block_at[bd.resume_offsets[r]];
+        bs(resume)->bound = bd.bound_in + (size_t)bc_block * (size_t)bd.bound_words;
+        bd.resume_entries[r] = resume;
+        HirInstr *br = bld_emit(&bd, HIR_CondBranch, 1);
+        br->in[0] = is;
+        br->target[0] = resume;
+        br->target[1] = other;
+        bd.cur = other;
+    }
     bd.blocks[0].depth = 0;
     bd.depth = 0;
     if (bld_jump_to(&bd, 0) < 0) {
@@ -1288,6 +1409,14 @@ hir_build(JitArena *arena, PyFunctionObject *pyfunc, const char *name, const cha
             }
         }
         b->built = true;
+    }
+    for (int r = 0; r < bd.nresumes; r++) {
+        if (bd.resume_entries[r]->first == NULL) {
+            /* Its YIELD_VALUE is in code only the interpreter runs (an exception
+               handler), so the stack it resumes with is unknown here. */
+            *why = "a yield in an exception handler";
+            return NULL;
+        }
     }
     bld_complete_phis(&bd);
     int n;

@@ -17,6 +17,7 @@
 #define BORROW HF_BORROW
 #define ALIAS HF_ALIAS
 #define WLOCAL HF_WLOCAL
+#define PAIR HF_PAIR
 #define OUT_None HO_NONE, 0
 #define OUT_Param HO_PARAM, 0
 #define OUT_Refine HO_REFINE, 0
@@ -43,7 +44,7 @@ const HirOpInfo hir_op_info[HIR_NUM_OPS] = {
 #undef HIR_OP
 };
 
-_Static_assert(HIR_Return == 0 && HIR_Deopt + 1 == HIR_GuardType,
+_Static_assert(HIR_Return == 0 && HIR_Yield + 1 == HIR_GuardType,
                "ORDER HIR: terminators come first, then guards");
 _Static_assert(HIR_CheckLocal + 1 == HIR_RefineType, "ORDER HIR: guards are contiguous");
 

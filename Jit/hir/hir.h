@@ -87,6 +87,7 @@ enum {
     HF_BORROW = 1 << 5,
     HF_ALIAS = 1 << 6,
     HF_WLOCAL = 1 << 7,
+    HF_PAIR = 1 << 8,
 };
 
 #define HIR_VAR (-1)
@@ -126,7 +127,7 @@ extern const HirOpInfo hir_op_info[HIR_NUM_OPS];
 static inline bool
 hir_op_is_terminator(HirOp op)
 {
-    return op <= HIR_Deopt;
+    return op <= HIR_Yield;
 }
 
 static inline bool

@@ -176,10 +176,9 @@ hir_func_verify(const HirFunc *cfunc, char *err, size_t errsize)
                 }
             }
             if (i->op == HIR_GetSecondOutput
-                && (i->prev != i->in[0]
-                    || (i->in[0]->op != HIR_LoadMethod && i->in[0]->op != HIR_BeforeWith))) {
-                return vf_fail(&vf, "v%d: GetSecondOutput must follow its LoadMethod or "
-                               "BeforeWith", i->id);
+                && (i->prev != i->in[0] || !hir_op_has(i->in[0]->op, HF_PAIR))) {
+                return vf_fail(&vf, "v%d: GetSecondOutput must follow its two-result "
+                               "instruction", i->id);
             }
             if (i->op == HIR_CondBranch) {
                 HirTypeBits t = i->in[0]->type.bits;

@@ -660,6 +660,13 @@ lw_instr(LwCtx *c, HirInstr *i)
         d->deopt = lw_deopt(c, i->fs, LIR_DEOPT_GUARD, "Deopt");
         break;
     }
+    case HIR_Yield: {
+        /* The interpreter's YIELD_VALUE, with the value on top of the stack, suspends
+           the frame; its next RESUME enters compiled code at the resume point. */
+        LirInstr *d = lw_use(c, LIR_Deopt, 0, lir_imm(0), lir_imm(0));
+        d->deopt = lw_deopt(c, i->fs, LIR_DEOPT_GUARD, "Yield");
+        break;
+    }
     case HIR_GuardType: {
         c->val[i->id] = lw_val(c, in[0]);
         PyTypeObject *type = lw_exact_type(i->param.bits);
@@ -755,6 +762,56 @@ lw_instr(LwCtx *c, HirInstr *i)
         lw_checked_int(c, LW_CALL(c, Ci_JitRt_StoreGlobal, NULL, lir_vreg(c->frame), name,
                                   lw_val(c, in[0])));
         break;
+    case HIR_IsResumePoint: {
+        intptr_t addr = c->hir->code ? (intptr_t)(_PyCode_CODE(c->hir->code) + i->index)
+                                     : (intptr_t)i->index;
+        t = lw_def(c, LIR_Load64, 1,
+                   lw_mem(c->frame, (int32_t)offsetof(_PyInterpreterFrame, prev_instr)),
+                   lir_imm(0));
+        r = lw_def(c, LIR_Move, 1, lir_imm(addr), lir_imm(addr));
+        lw_set(c, i, lw_def(c, LIR_CmpSet, 2, lir_vreg(t), lir_vreg(r)));
+        c->cur->last->cc = LIR_CC_EQ;
+        break;
+    }
+    case HIR_LoadStack: {
+        /* Take the reference out of the slot: the collector must not see it there once
+           compiled code has let it go. */
+        LirOperand slot = lw_local(c, c->hir->nlocalsplus + i->index);
+        lw_set(c, i, lw_def(c, LIR_Load64, 1, slot, lir_imm(0)));
+        lw_use(c, LIR_Store64, 2, slot, lir_imm(0));
+        break;
+    }
+    case HIR_GetAwaitable:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_GetAwaitable, NULL, lw_val(c, in[0]),
+                                           lir_imm(i->index))));
+        break;
+    case HIR_GetYieldFromIter:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_GetYieldFromIter, NULL,
+                                           lw_val(c, in[0]),
+                                           lir_imm(c->hir->code ? c->hir->code->co_flags
+                                                                : 0))));
+        break;
+    case HIR_Send: {
+        int second;
+        r = LW_CALL(c, Ci_JitRt_Send, &second, lw_val(c, in[0]), lw_val(c, in[1]));
+        lw_set(c, i, lw_checked(c, r));
+        c->second[i->id] = second;
+        break;
+    }
+    case HIR_CallAwaited: {
+        int second, array = lw_stack_array(c, in, i->nin);
+        r = LW_CALL(c, Ci_JitRt_CallAwaited, &second, lir_vreg(array), lir_imm(i->index),
+                    name);
+        lw_set(c, i, lw_checked(c, r));
+        c->second[i->id] = second;
+        break;
+    }
+    case HIR_UnpackWaitHandle: {
+        int second;
+        lw_set(c, i, LW_CALL(c, Ci_JitRt_UnpackWaitHandle, &second, lw_val(c, in[0])));
+        c->second[i->id] = second;
+        break;
+    }
     case HIR_BeforeWith: {
         int second;
         r = LW_CALL(c, Ci_JitRt_BeforeWith, &second, lw_val(c, in[0]));
@@ -767,7 +824,7 @@ lw_instr(LwCtx *c, HirInstr *i)
         lw_load_method(c, i);
         break;
     case HIR_GetSecondOutput:
-        if (in[0]->op != HIR_LoadMethod && in[0]->op != HIR_BeforeWith) {
+        if (!hir_op_has(in[0]->op, HF_PAIR)) {
             c->why = "LIR lowering: GetSecondOutput of an instruction with one result";
             break;
         }

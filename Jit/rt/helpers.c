@@ -6,11 +6,13 @@
 #include "Jit/hir/hir.h"
 #include "Jit/runtime.h"
 #include "cinder/ceval_frames.h"
+#include "cinder/eager_await.h"
 #include "cinder/jit_hooks.h"
 #include "pycore_ceval.h"
 
 #include "opcode.h"
 #include "pycore_dict.h"
+#include "pycore_genobject.h"
 #include "pycore_long.h"
 #include "pycore_moduleobject.h"
 #include "pycore_object.h"
@@ -971,4 +973,97 @@ int
 Ci_JitRt_StoreGlobal(_PyInterpreterFrame *frame, PyObject *name, PyObject *value)
 {
     return PyDict_SetItem(frame->f_globals, name, value);
+}
+
+/* -- Generators and coroutines ------------------------------------------------------------ */
+
+PyObject *
+Ci_JitRt_GetAwaitable(PyObject *iterable, int oparg)
+{
+    PyObject *iter = _PyCoro_GetAwaitableIter(iterable);
+    if (iter == NULL) {
+        PyTypeObject *type = Py_TYPE(iterable);
+        if ((type->tp_as_async == NULL || type->tp_as_async->am_await == NULL)
+            && (oparg == 1 || oparg == 2)) {
+            PyErr_Format(PyExc_TypeError,
+                         "'async with' received an object from %s "
+                         "that does not implement __await__: %.100s",
+                         oparg == 1 ? "__aenter__" : "__aexit__", type->tp_name);
+        }
+    }
+    Py_DECREF(iterable);
+    if (iter != NULL && PyCoro_CheckExact(iter)) {
+        PyObject *yf = _PyGen_yf((PyGenObject *)iter);
+        if (yf != NULL) {
+            Py_DECREF(yf);
+            Py_CLEAR(iter);
+            PyErr_SetString(PyExc_RuntimeError, "coroutine is being awaited already");
+        }
+    }
+    return iter;
+}
+
+PyObject *
+Ci_JitRt_GetYieldFromIter(PyObject *iterable, int co_flags)
+{
+    if (PyCoro_CheckExact(iterable)) {
+        if (!(co_flags & (CO_COROUTINE | CO_ITERABLE_COROUTINE))) {
+            Py_DECREF(iterable);
+            PyErr_SetString(PyExc_TypeError,
+                            "cannot 'yield from' a coroutine object in a non-coroutine "
+                            "generator");
+            return NULL;
+        }
+        return iterable;
+    }
+    if (PyGen_CheckExact(iterable)) {
+        return iterable;
+    }
+    PyObject *iter = PyObject_GetIter(iterable);
+    Py_DECREF(iterable);
+    return iter;
+}
+
+CiJitPair
+Ci_JitRt_Send(PyObject *receiver, PyObject *v)
+{
+    PyObject *retval;
+    PySendResult status = PyIter_Send(receiver, v, &retval);
+    Py_DECREF(v);
+    if (status == PYGEN_ERROR) {
+        return (CiJitPair){NULL, NULL};
+    }
+    return (CiJitPair){retval, (PyObject *)(intptr_t)(status == PYGEN_NEXT)};
+}
+
+CiJitPair
+Ci_JitRt_CallAwaited(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames)
+{
+    int is_meth = stack[0] != NULL;
+    PyObject *callable = is_meth ? stack[0] : stack[1];
+    PyObject **args = stack + 2 - is_meth;
+    Py_ssize_t total = nargs + is_meth;
+    Py_ssize_t npos = total - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+    PyObject *result, *yielded;
+    Ci_AwaitStatus status = Ci_PyObject_CallAwaited(
+        callable, args, (size_t)npos | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames, &result,
+        &yielded);
+    rt_release(stack, nargs + 2);
+    if (status == CI_AWAIT_SUSPENDED) {
+        result = Ci_PyWaitHandle_New(result, yielded);
+        if (result == NULL) {
+            status = CI_AWAIT_ERROR;
+        }
+    }
+    return (CiJitPair){status == CI_AWAIT_ERROR ? NULL : result,
+                       (PyObject *)(intptr_t)status};
+}
+
+CiJitPair
+Ci_JitRt_UnpackWaitHandle(PyObject *handle)
+{
+    Ci_PyWaitHandle *wh = (Ci_PyWaitHandle *)handle;
+    CiJitPair out = {Py_NewRef(wh->wh_coro), Py_NewRef(wh->wh_waiter)};
+    Py_DECREF(handle);
+    return out;
 }

@@ -108,4 +108,30 @@ int Ci_JitRt_StoreGlobal(_PyInterpreterFrame *frame, PyObject *name, PyObject *v
 /* CONTAINS_OP's test: 1 if item in container, 0 if not, -1 on error. */
 int Ci_JitRt_Contains(PyObject *item, PyObject *container);
 
+/* -- Generators and coroutines ----------------------------------------------------------
+   Compiled code never suspends a frame itself: a yield leaves for the interpreter's
+   YIELD_VALUE, and the frame's next RESUME (RESUME_JIT) enters compiled code again. */
+
+/* GET_AWAITABLE (oparg says what `async with` received, for the message); consumes
+   iterable. */
+PyObject *Ci_JitRt_GetAwaitable(PyObject *iterable, int oparg);
+
+/* GET_YIELD_FROM_ITER in code with flags CO_FLAGS; consumes iterable. */
+PyObject *Ci_JitRt_GetYieldFromIter(PyObject *iterable, int co_flags);
+
+/* SEND: (what the receiver yielded, 1) or (its return value, 0); (NULL, 0) on error.
+   Consumes v, not the receiver. */
+CiJitPair Ci_JitRt_Send(PyObject *receiver, PyObject *v);
+
+/* A CALL whose result is awaited at once (CALL; GET_AWAITABLE 0; LOAD_CONST None; SEND),
+   made through Ci_PyObject_CallAwaited, so that a coroutine function runs eagerly.
+   Stack shape and references as for Ci_JitRt_Call. Returns (value, Ci_AwaitStatus): the
+   awaited result (CI_AWAIT_DONE), a wait handle holding the coroutine that suspended and
+   what it yielded (CI_AWAIT_SUSPENDED), or an awaitable to await as usual
+   (CI_AWAIT_LAZY); (NULL, CI_AWAIT_ERROR) on error. */
+CiJitPair Ci_JitRt_CallAwaited(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames);
+
+/* A wait handle's (coroutine, yielded value); consumes the handle. */
+CiJitPair Ci_JitRt_UnpackWaitHandle(PyObject *handle);
+
 #endif /* CINDER_JIT_RT_HELPERS_H */

@@ -10,6 +10,7 @@ import traceback
 import types
 import unittest
 import _thread
+import asyncio
 
 try:
     import cinderjit
@@ -41,6 +42,14 @@ def fresh(args):
         return copy.deepcopy(args)
     except TypeError:
         return args
+
+
+def deopts_unless_jit_everywhere():
+    """All deopts so far, when only the functions a test compiles run compiled; None under
+    -X jit, where any code the test runs may deopt."""
+    if cinderjit.is_enabled():
+        return None
+    return sum(cinderjit.jit_stats()["deopts"].values())
 
 
 @unittest.skipIf(cinderjit is None, "the JIT is not built")
@@ -872,10 +881,10 @@ class RuntimeTests(JitTestCase):
             finally:
                 signal.signal(signal.SIGUSR1, old)
         self.compile(loop)
-        before = sum(cinderjit.jit_stats()["deopts"].values())
+        before = deopts_unless_jit_everywhere()
         call_line = loop.__code__.co_firstlineno + 10
         self.assertEqual(loop(10), (45, [("loop", call_line)]))
-        self.assertEqual(sum(cinderjit.jit_stats()["deopts"].values()), before)
+        self.assertEqual(deopts_unless_jit_everywhere(), before)
         self.assert_same(loop, 10)
 
     def test_threads_switch_in_compiled_loops(self):
@@ -885,14 +894,14 @@ class RuntimeTests(JitTestCase):
                 counter[0] += 1
         self.compile(spin)
         stop, counter = [], [0]
-        before = sum(cinderjit.jit_stats()["deopts"].values())
+        before = deopts_unless_jit_everywhere()
         t = threading.Thread(target=spin, args=(stop, counter))
         t.start()
         while counter[0] < 1000:
             pass
         stop.append(True)
         t.join()
-        self.assertEqual(sum(cinderjit.jit_stats()["deopts"].values()), before)
+        self.assertEqual(deopts_unless_jit_everywhere(), before)
 
     def test_settrace_sees_compiled_functions(self):
         self.compile(add)
@@ -926,6 +935,207 @@ class RuntimeTests(JitTestCase):
             gc.collect()
             after = sys.gettotalrefcount()
             self.assertLess(after - before, 10, f.__name__)
+
+
+# -- Generators and coroutines: compiled between yields -----------------------------------
+
+def counting_gen(n):
+    total = 0
+    for i in range(n):
+        sent = yield i * 2
+        if sent is not None:
+            total += sent
+    return total
+
+
+def yield_in_call_args(items):
+    # The yield happens with NULL, the callable and an argument on the stack.
+    out = []
+    for x in items:
+        out.append(len([x, (yield x)]))
+    return out
+
+
+def delegating_gen(inner_factory, n):
+    result = yield from inner_factory(n)
+    yield result
+    return result + 1
+
+
+def gen_with_handler(n):
+    caught = []
+    for i in range(n):
+        try:
+            yield i
+        except ValueError as e:
+            caught.append(str(e))
+    return caught
+
+
+def yield_in_handler(n):
+    try:
+        yield n
+    except ValueError:
+        yield "caught"
+
+
+def gen_raises(n):
+    yield n
+    raise KeyError(n)
+
+
+def drive(genfunc, *args, sends=(), throws=()):
+    """Everything a generator does under next(), send() and throw() (of exceptions made by
+    the callables in throws): the values it yields, what StopIteration carries and the
+    exception it lets out."""
+    seen = []
+    g = genfunc(*args)
+    try:
+        seen.append(next(g))
+        for v in sends:
+            seen.append(g.send(v))
+        for make_exception in throws:
+            seen.append(g.throw(make_exception()))
+        while True:
+            seen.append(next(g))
+    except StopIteration as e:
+        seen.append(("return", e.value))
+    return seen
+
+
+async def coro_leaf(x):
+    return x * 3
+
+
+async def coro_node(x):
+    total = 0
+    for i in range(x):
+        total += await coro_leaf(i)
+    return total
+
+
+async def coro_sleeps(x):
+    await asyncio.sleep(0)
+    value = await coro_node(x)
+    await asyncio.sleep(0)
+    return value + 1
+
+
+async def coro_raises(x):
+    await asyncio.sleep(0)
+    raise ValueError(x)
+
+
+async def coro_catches(x):
+    try:
+        await coro_raises(x)
+    except ValueError as e:
+        return ("caught", e.args)
+
+
+class GeneratorTests(JitTestCase):
+    def assert_same_driven(self, genfunc, driver, *args, **kwargs):
+        """Drive the compiled generator function and its interpreted twin alike."""
+        twin = interpreted_twin(genfunc)
+        self.compile(genfunc)
+        expected = outcome(driver, twin, *args, **kwargs)
+        actual = outcome(driver, genfunc, *args, **kwargs)
+        self.assertEqual(actual, expected)
+        return actual
+
+    def test_yield_and_send(self):
+        self.assertEqual(self.assert_same_driven(counting_gen, drive, 4, sends=(10, 20)),
+                         ("ok", [0, 2, 4, 6, ("return", 30)]))
+        self.assert_same_driven(counting_gen, drive, 0)
+
+    def test_stack_kept_across_yields(self):
+        # The for loop's iterator and a call's operands live on the stack while suspended.
+        self.assertEqual(self.assert_same_driven(yield_in_call_args, drive, [5, 6],
+                                                 sends=("a", "b")),
+                         ("ok", [5, 6, ("return", [2, 2])]))
+
+    def test_yield_from(self):
+        self.compile(counting_gen)
+        self.assertEqual(self.assert_same_driven(delegating_gen, drive, counting_gen, 3),
+                         ("ok", [0, 2, 4, 0, ("return", 1)]))
+        self.assert_same_driven(delegating_gen, drive, lambda n: range(n), 3)
+
+    def test_throw_into_compiled_generator(self):
+        self.assertEqual(self.assert_same_driven(gen_with_handler, drive, 3,
+                                                 throws=(lambda: ValueError("x"),)),
+                         ("ok", [0, 1, 2, ("return", ["x"])]))
+        self.assert_same_driven(gen_with_handler, drive, 3, throws=(lambda: KeyError("y"),))
+
+    def test_yield_in_exception_handler_stays_interpreted(self):
+        self.assertFalse(cinderjit.force_compile(yield_in_handler))
+        self.assertEqual(drive(yield_in_handler, 1, throws=(ValueError,)),
+                         [1, "caught", ("return", None)])
+
+    def test_generator_raises(self):
+        result = self.assert_same_driven(gen_raises, drive, 7)
+        self.assertEqual(result[:2], ("raise", KeyError))
+
+    def test_close_and_collect_suspended(self):
+        self.compile(yield_in_call_args)
+        g = yield_in_call_args([object(), object()])
+        next(g)
+        g.close()
+        g = yield_in_call_args([object()])
+        next(g)
+        del g
+        gc.collect()
+
+    def test_generator_started_before_compiling(self):
+        def later(n):
+            for i in range(n):
+                yield i + 1
+        g = later(3)
+        self.assertEqual(next(g), 1)
+        self.compile(later)
+        self.assertEqual(list(g), [2, 3])
+
+    def test_generator_expression(self):
+        def genexp(items):
+            return list(x * 2 for x in items if x)
+        self.compile(genexp)
+        inner = genexp.__code__.co_consts[1]
+        self.assertTrue(inspect_is_generator_code(inner))
+        self.assertEqual(genexp([0, 1, 2]), [2, 4])
+
+    def test_coroutines(self):
+        for f in (coro_leaf, coro_node, coro_sleeps, coro_raises, coro_catches):
+            self.compile(f)
+        self.assertEqual(asyncio.run(coro_sleeps(4)), 19)
+        self.assertEqual(asyncio.run(coro_catches(2)), ("caught", (2,)))
+        with self.assertRaises(ValueError):
+            asyncio.run(coro_raises(1))
+
+    def test_coroutines_agree_with_interpreter(self):
+        def run(coro_func, x):
+            return asyncio.run(coro_func(x))
+        self.compile(coro_leaf)
+        self.compile(coro_node)
+        self.assertEqual(self.assert_same_driven(coro_sleeps, run, 3), ("ok", 10))
+        self.assertEqual(self.assert_same_driven(coro_catches, run, 3), ("ok", ("caught", (3,))))
+
+    def test_traceback_through_generator(self):
+        def frames(genfunc, n):
+            try:
+                list(genfunc(n))
+            except KeyError as e:
+                return [(f.name, f.lineno) for f in traceback.extract_tb(e.__traceback__)]
+        self.assert_same_driven(gen_raises, frames, 4)
+
+    def test_yield_counted(self):
+        self.compile(counting_gen)
+        before = cinderjit.jit_stats()["deopts"]["yield"]
+        list(counting_gen(3))
+        self.assertEqual(cinderjit.jit_stats()["deopts"]["yield"], before + 3)
+
+
+def inspect_is_generator_code(code):
+    import inspect
+    return bool(code.co_flags & inspect.CO_GENERATOR)
 
 
 if __name__ == "__main__":
