@@ -239,7 +239,7 @@ Ci_EagerAwait_SuspendEntry(PyThreadState *tstate, _PyInterpreterFrame *frame,
     }
     move_into_coroutine(tstate, frame, (PyGenObject *)coro);
     Py_DECREF(coro);
-    /* The caller (eager_call_function) clears and pops this frame: leave it empty
+    /* The caller (Ci_EagerAwait_CallFunction) clears and pops this frame: leave it empty
        but valid, as RETURN_GENERATOR leaves an entry frame. */
     frame->stacktop = 0;
     frame->f_locals = NULL;
@@ -344,13 +344,20 @@ is_await_aware(vectorcallfunc entry)
     return 0;
 }
 
-/* Run a Python coroutine function's body eagerly, as the entry frame of a new eval
-   loop: what _PyEval_Vector does for any call, with the frame marked eager.  Returns
-   the result, a wait handle if it suspended, or NULL. */
-static PyObject *
-eager_call_function(PyThreadState *tstate, PyFunctionObject *func,
-                    PyObject *const *args, size_t nargs, PyObject *kwnames)
+int
+Ci_EagerAwait_Allowed(PyThreadState *tstate)
 {
+    return eager_allowed(tstate);
+}
+
+/* Run a Python coroutine function's body eagerly, as the entry frame of a new eval
+   loop: what _PyEval_Vector does for any call, with the frame marked eager. */
+PyObject *
+Ci_EagerAwait_CallFunction(PyThreadState *tstate, PyFunctionObject *func,
+                           PyObject *const *args, size_t nargs, PyObject *kwnames,
+                           int *in_body)
+{
+    *in_body = 0;
     /* _PyEvalFramePushAndInit consumes references to func and the arguments. */
     Py_INCREF(func);
     size_t total = nargs + (kwnames ? (size_t)PyTuple_GET_SIZE(kwnames) : 0);
@@ -364,6 +371,7 @@ eager_call_function(PyThreadState *tstate, PyFunctionObject *func,
     if (frame == NULL) {
         return NULL;
     }
+    *in_body = 1;
     frame->ci_flags = CI_FRAME_EAGER_AWAIT;
     _Py_CODEUNIT *first = _PyCode_CODE(code);
     if (_Py_OPCODE(first[0]) == RETURN_GENERATOR) {
@@ -422,9 +430,10 @@ Ci_PyObject_CallAwaited(PyObject *callable, PyObject *const *args, size_t nargsf
             && (((PyCodeObject *)PyFunction_GET_CODE(callable))->co_flags
                 & (CO_COROUTINE | CO_GENERATOR | CO_ASYNC_GENERATOR)) == CO_COROUTINE
             && eager_allowed(tstate)) {
-        PyObject *res = eager_call_function(tstate, (PyFunctionObject *)callable,
-                                            args, PyVectorcall_NARGS(nargsf),
-                                            kwnames);
+        int in_body;
+        PyObject *res = Ci_EagerAwait_CallFunction(tstate, (PyFunctionObject *)callable,
+                                                   args, PyVectorcall_NARGS(nargsf),
+                                                   kwnames, &in_body);
         return await_status(res, result, yielded);
     }
     PyObject *res = PyObject_Vectorcall(callable, args, nargsf, kwnames);

@@ -104,6 +104,20 @@ extern void Ci_EagerAwait_Return(_PyInterpreterFrame *dying,
    at its SEND, as it would from a coroutine. */
 extern void Ci_EagerAwait_Unwind(PyThreadState *tstate, _PyInterpreterFrame *dying,
                                  _PyInterpreterFrame *awaiter);
+
+/* --- Compiled code's awaited calls (Jit/rt/helpers.c) ----------------------------------
+   What the interpreter's CALL does for an awaited call, for compiled code. */
+
+/* Whether an awaited call may run eagerly now (the switch is on, nothing traces). */
+extern int Ci_EagerAwait_Allowed(PyThreadState *tstate);
+
+/* Run FUNC, a Python coroutine function, eagerly on a new entry frame (arguments as for
+   vectorcall, borrowed). Returns the result, a wait handle if it suspended, or NULL with
+   an exception: then *in_body is 1 if the body raised it (the interpreter reports that
+   at the awaiting SEND), 0 if binding the arguments did (at the CALL). */
+extern PyObject *Ci_EagerAwait_CallFunction(PyThreadState *tstate, PyFunctionObject *func,
+                                            PyObject *const *args, size_t nargs,
+                                            PyObject *kwnames, int *in_body);
 #endif
 
 #ifdef __cplusplus

@@ -28,6 +28,7 @@
 #include "pycore_code.h"
 #include "pycore_dict.h"
 #include "pycore_opcode.h"
+#include "cinder/eager_await.h"
 
 /* -- Bytecode scanning ------------------------------------------------------------------ */
 
@@ -157,6 +158,10 @@ typedef struct {
     int nresumes;
     int *resume_offsets;
     HirBlock **resume_entries;
+    /* By code unit: for the LOAD_CONST None of an awaited call (CALL; GET_AWAITABLE 0;
+       LOAD_CONST None; SEND in a coroutine), the SEND's jump target, where the call's
+       result goes when the callee, run eagerly, returned at once; else -1. */
+    int *await_done;
     const char *why;
     int bad_opcode;
 } Builder;
@@ -357,12 +362,33 @@ bld_scan(Builder *bd)
         bd->blocks[cur].end = k + 1;
     }
     bd->nblocks = nb;
+    bd->await_done = jit_arena_alloc(bd->func->arena, sizeof(int) * ((size_t)n + 1));
+    for (int k = 0; k < n; k++) {
+        bd->await_done[k] = -1;
+    }
+    for (int pos = bd->start; pos < n && (bd->code->co_flags & CO_COROUTINE);) {
+        BcInstr bi = bc_decode(bd->bc, &pos);
+        if (bi.op != CALL || bi.next + 2 >= n) {
+            continue;
+        }
+        int p = bi.next;
+        BcInstr get = bc_decode(bd->bc, &p);
+        BcInstr none = bc_decode(bd->bc, &p);
+        BcInstr send = bc_decode(bd->bc, &p);
+        if (get.op == GET_AWAITABLE && get.oparg == 0 && none.op == LOAD_CONST
+            && PyTuple_GET_ITEM(bd->code->co_consts, none.oparg) == Py_None
+            && send.op == SEND && !leader[get.offset] && !leader[none.offset]
+            && leader[send.offset]) {
+            bd->await_done[none.offset] = bc_jump_target(send);
+        }
+    }
     return 0;
 }
 
-/* Successor blocks of bytecode block i (0..2). */
+/* Successor blocks of bytecode block i (0..3): the fall-through and jump target, and for
+   a block ending an awaited call, where the eager call's result goes. */
 static int
-bld_bc_succs(Builder *bd, int i, int out[2])
+bld_bc_succs(Builder *bd, int i, int out[3])
 {
     BcBlock *b = &bd->blocks[i];
     BcInstr last = {0, 0, 0, 0};
@@ -377,6 +403,9 @@ bld_bc_succs(Builder *bd, int i, int out[2])
     if (t >= 0) {
         out[n++] = bd->block_at[t];
     }
+    if (bd->await_done[last.offset] >= 0) {
+        out[n++] = bd->block_at[bd->await_done[last.offset]];
+    }
     return n;
 }
 
@@ -384,7 +413,7 @@ static void
 bld_rpo_visit(Builder *bd, int i, char *seen, int *order, int *count)
 {
     seen[i] = 1;
-    int s[2];
+    int s[3];
     int ns = bld_bc_succs(bd, i, s);
     for (int k = ns - 1; k >= 0; k--) {
         bd->blocks[s[k]].npreds++;
@@ -423,7 +452,7 @@ bld_bound_locals(Builder *bd, const int *post, int count, const uint64_t *entry)
                     cur[bi.oparg / 64] &= ~((uint64_t)1 << (bi.oparg % 64));
                 }
             }
-            int succ[2];
+            int succ[3];
             int ns = bld_bc_succs(bd, b, succ);
             for (int j = 0; j < ns; j++) {
                 uint64_t *in = bd->bound_in + (size_t)succ[j] * (size_t)w;
@@ -648,6 +677,69 @@ bld_pop_jump(Builder *bd, BcInstr bi, int target, int fallthrough)
     return bld_jump_to(bd, fallthrough);
 }
 
+/* An awaited call (CALL; GET_AWAITABLE 0; LOAD_CONST None; SEND ... YIELD_VALUE) goes
+   through Ci_PyObject_CallAwaited, which runs a coroutine function eagerly, as the
+   interpreter does. Three ways on: the callee returned (its result goes to the SEND's
+   target), it suspended (the wait handle's coroutine and the value it yielded go to the
+   YIELD_VALUE, as if SEND had run), or the result is an awaitable to await as usual (the
+   GET_AWAITABLE that follows). */
+static int
+bld_awaited_call(Builder *bd, BcInstr bi)
+{
+    int n = bi.oparg + 2;
+    int send = bi.next + 2;   /* after GET_AWAITABLE and LOAD_CONST, which have no caches */
+    HirInstr *c = bld_emit_fs(bd, HIR_CallAwaited, n, bi.offset);
+    for (int k = n - 1; k >= 0; k--) {
+        c->in[k] = bld_pop(bd);
+    }
+    c->index = bi.oparg;
+    c->name = bd->kwnames;
+    bd->kwnames = NULL;
+    HirInstr *status = bld_emit(bd, HIR_GetSecondOutput, 1);
+    status->in[0] = c;
+    status->param = hir_type(HT_CInt64);
+    HirInstr *done_status = bld_const(bd, hir_type_of_int(HT_CInt64, CI_AWAIT_DONE));
+    HirInstr *is_done = bld_emit(bd, HIR_PtrEq, 2);
+    is_done->in[0] = status;
+    is_done->in[1] = done_status;
+    HirBlock *done, *not_done, *suspended, *lazy;
+    bld_cond_branch(bd, is_done, &done, &not_done);
+
+    bd->cur = done;
+    bld_push(bd, c);
+    int target = bd->block_at[bd->await_done[bi.next + 1]];
+    bld_poll(bd, bi.offset, bd->blocks[target].start);
+    if (bld_jump_to(bd, target) < 0) {
+        return -1;
+    }
+    bld_pop(bd);
+
+    bd->cur = not_done;
+    HirInstr *suspended_status = bld_const(bd, hir_type_of_int(HT_CInt64,
+                                                               CI_AWAIT_SUSPENDED));
+    HirInstr *is_suspended = bld_emit(bd, HIR_PtrEq, 2);
+    is_suspended->in[0] = status;
+    is_suspended->in[1] = suspended_status;
+    bld_cond_branch(bd, is_suspended, &suspended, &lazy);
+
+    bd->cur = suspended;
+    HirInstr *coro = bld_emit(bd, HIR_UnpackWaitHandle, 1);
+    coro->in[0] = c;
+    HirInstr *yielded = bld_emit(bd, HIR_GetSecondOutput, 1);
+    yielded->in[0] = coro;
+    yielded->param = hir_type(HT_Object);
+    bld_push(bd, coro);
+    bld_push(bd, yielded);
+    bld_emit_fs(bd, HIR_Yield, 0, send + 1);
+    bld_pop(bd);
+    bld_pop(bd);
+
+    bd->cur = lazy;
+    bld_push(bd, c);
+    bld_poll(bd, bi.offset, bi.next);
+    return 0;
+}
+
 /* YIELD_VALUE: the interpreter's YIELD_VALUE suspends the frame, with the value on top of
    its stack. The resume point after it is entered from the function's entry block, with
    the stack (the sent value on top) taken back from the frame. */
@@ -807,6 +899,9 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         return 0;
     case CALL: {
         int n = bi.oparg + 2;
+        if (bi.next + 1 < bd->ncode && bd->await_done[bi.next + 1] >= 0) {
+            return bld_awaited_call(bd, bi);
+        }
         c = bld_emit_fs(bd, HIR_Call, n, off);
         for (int k = n - 1; k >= 0; k--) {
             c->in[k] = bld_pop(bd);

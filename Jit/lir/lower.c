@@ -7,6 +7,7 @@
 #include "pycore_dict.h"
 #include "pycore_frame.h"
 #include "pycore_interp.h"
+#include "pycore_opcode.h"
 
 #include "Jit/lir/lower.h"
 #include "cinder/jit_hooks.h"
@@ -800,8 +801,15 @@ lw_instr(LwCtx *c, HirInstr *i)
     }
     case HIR_CallAwaited: {
         int second, array = lw_stack_array(c, in, i->nin);
-        r = LW_CALL(c, Ci_JitRt_CallAwaited, &second, lir_vreg(array), lir_imm(i->index),
-                    name);
+        r = LW_CALL(c, Ci_JitRt_CallAwaited, &second, lir_vreg(c->tstate), lir_vreg(array),
+                    lir_imm(i->index), name);
+        /* An exception from the callee's body is reported at the awaiting SEND, as the
+           interpreter's eager awaits do: CALL, its caches, GET_AWAITABLE, LOAD_CONST. */
+        LirInstr *g = lw_use(c, LIR_DeoptCmp, 2, lir_vreg(second),
+                             lir_imm(CI_JIT_AWAIT_ERROR_IN_BODY));
+        g->cc = (uint8_t)LIR_CC_EQ;
+        g->deopt = lw_deopt(c, i->fs, LIR_DEOPT_ERROR, "Raise");
+        g->deopt->bc_offset = i->fs->bc_offset + 1 + _PyOpcode_Caches[CALL] + 2;
         lw_set(c, i, lw_checked(c, r));
         c->second[i->id] = second;
         break;

@@ -1037,26 +1037,35 @@ Ci_JitRt_Send(PyObject *receiver, PyObject *v)
 }
 
 CiJitPair
-Ci_JitRt_CallAwaited(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames)
+Ci_JitRt_CallAwaited(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
+                     PyObject *kwnames)
 {
+    /* PRECALL's unpacking of a bound method, so that its function runs eagerly. */
+    if (stack[0] == NULL && Py_IS_TYPE(stack[1], &PyMethod_Type)) {
+        PyObject *meth = stack[1];
+        stack[0] = Py_NewRef(PyMethod_GET_FUNCTION(meth));
+        stack[1] = Py_NewRef(PyMethod_GET_SELF(meth));
+        Py_DECREF(meth);
+    }
     int is_meth = stack[0] != NULL;
     PyObject *callable = is_meth ? stack[0] : stack[1];
     PyObject **args = stack + 2 - is_meth;
-    Py_ssize_t total = nargs + is_meth;
-    Py_ssize_t npos = total - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
-    PyObject *result, *yielded;
-    Ci_AwaitStatus status = Ci_PyObject_CallAwaited(
-        callable, args, (size_t)npos | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames, &result,
-        &yielded);
-    rt_release(stack, nargs + 2);
-    if (status == CI_AWAIT_SUSPENDED) {
-        result = Ci_PyWaitHandle_New(result, yielded);
-        if (result == NULL) {
-            status = CI_AWAIT_ERROR;
-        }
+    Py_ssize_t npos = nargs + is_meth - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+    if (PyFunction_Check(callable)
+        && (((PyCodeObject *)PyFunction_GET_CODE(callable))->co_flags
+            & (CO_COROUTINE | CO_GENERATOR | CO_ASYNC_GENERATOR)) == CO_COROUTINE
+        && Ci_EagerAwait_Allowed(tstate)) {
+        int in_body;
+        PyObject *res = Ci_EagerAwait_CallFunction(tstate, (PyFunctionObject *)callable,
+                                                   args, (size_t)npos, kwnames, &in_body);
+        rt_release(stack, nargs + 2);
+        intptr_t status = res == NULL ? (in_body ? CI_JIT_AWAIT_ERROR_IN_BODY : CI_AWAIT_ERROR)
+                          : Ci_PyWaitHandle_CheckExact(res) ? CI_AWAIT_SUSPENDED
+                                                            : CI_AWAIT_DONE;
+        return (CiJitPair){res, (PyObject *)status};
     }
-    return (CiJitPair){status == CI_AWAIT_ERROR ? NULL : result,
-                       (PyObject *)(intptr_t)status};
+    PyObject *res = Ci_JitRt_Call(tstate, stack, nargs, kwnames);
+    return (CiJitPair){res, (PyObject *)(intptr_t)(res ? CI_AWAIT_LAZY : CI_AWAIT_ERROR)};
 }
 
 CiJitPair

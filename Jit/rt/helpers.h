@@ -124,12 +124,16 @@ PyObject *Ci_JitRt_GetYieldFromIter(PyObject *iterable, int co_flags);
 CiJitPair Ci_JitRt_Send(PyObject *receiver, PyObject *v);
 
 /* A CALL whose result is awaited at once (CALL; GET_AWAITABLE 0; LOAD_CONST None; SEND),
-   made through Ci_PyObject_CallAwaited, so that a coroutine function runs eagerly.
-   Stack shape and references as for Ci_JitRt_Call. Returns (value, Ci_AwaitStatus): the
-   awaited result (CI_AWAIT_DONE), a wait handle holding the coroutine that suspended and
-   what it yielded (CI_AWAIT_SUSPENDED), or an awaitable to await as usual
-   (CI_AWAIT_LAZY); (NULL, CI_AWAIT_ERROR) on error. */
-CiJitPair Ci_JitRt_CallAwaited(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames);
+   as the interpreter makes it: a Python coroutine function (bound methods unpacked) runs
+   eagerly, anything else is called as usual. Stack shape and references as for
+   Ci_JitRt_Call. Returns (value, status): the awaited result (CI_AWAIT_DONE), a wait
+   handle holding the coroutine that suspended and what it yielded (CI_AWAIT_SUSPENDED),
+   or an awaitable to await as usual (CI_AWAIT_LAZY); on error NULL and CI_AWAIT_ERROR,
+   or CI_JIT_AWAIT_ERROR_IN_BODY when the callee's body raised (which the interpreter
+   reports at the SEND). */
+#define CI_JIT_AWAIT_ERROR_IN_BODY (-2)
+CiJitPair Ci_JitRt_CallAwaited(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
+                               PyObject *kwnames);
 
 /* A wait handle's (coroutine, yielded value); consumes the handle. */
 CiJitPair Ci_JitRt_UnpackWaitHandle(PyObject *handle);

@@ -1118,6 +1118,51 @@ class GeneratorTests(JitTestCase):
         self.assertEqual(self.assert_same_driven(coro_sleeps, run, 3), ("ok", 10))
         self.assertEqual(self.assert_same_driven(coro_catches, run, 3), ("ok", ("caught", (3,))))
 
+    def test_compiled_awaits_run_eagerly(self):
+        import cinder
+
+        class Box:
+            async def get(self, x):
+                return await coro_leaf(x)
+
+        async def fails_now(x):
+            raise ValueError(x)
+
+        async def main(box):
+            total = await coro_node(3)            # returns at once: no coroutine made
+            total += await box.get(4)             # a bound method, unpacked as PRECALL does
+            total += await coro_sleeps(1)         # suspends: the awaiter yields for it
+            try:
+                await fails_now(5)
+            except ValueError as e:
+                total += e.args[0]
+            return total
+        for f in (coro_leaf, coro_node, coro_sleeps, fails_now, main, Box.get):
+            self.compile(f)
+        before = cinder._eager_coroutine_stats()
+        self.assertEqual(asyncio.run(main(Box())), 9 + 12 + 1 + 5)
+        returned, suspended, raised = (e - b for e, b in
+                                       zip(cinder._eager_coroutine_stats(), before))
+        # main's first two awaits and the await chains under them return eagerly.
+        self.assertGreaterEqual(returned, 2 + 3 + 1)
+        self.assertGreaterEqual(suspended, 2)
+        self.assertGreaterEqual(raised, 1)
+
+    def test_awaited_call_errors_where_the_interpreter_reports_them(self):
+        async def bad_args():
+            return await coro_leaf(1, 2)       # binding fails: reported at the call
+
+        async def body_raises():
+            return await coro_raises(1)        # the body raises: reported at the await
+
+        def run(coro_func):
+            try:
+                asyncio.run(coro_func())
+            except Exception as e:
+                return traceback.format_exception(e)
+        self.assert_same_driven(bad_args, run)
+        self.assert_same_driven(body_raises, run)
+
     def test_traceback_through_generator(self):
         def frames(genfunc, n):
             try:
