@@ -433,11 +433,12 @@ Ci_JitRunFrame(PyThreadState *tstate, _PyInterpreterFrame *frame)
 
 /* --- API for compiled code ----------------------------------------------- */
 
-CiJitBody
-ci_jit_direct_entry(PyThreadState *tstate, PyFunctionObject *func)
+/* The compiled body for a direct call of FUNC whose code's entry RESUME is at ENTRY. */
+static CiJitBody
+rt_direct_entry(PyThreadState *tstate, PyFunctionObject *func, int entry)
 {
     PyCodeObject *code = (PyCodeObject *)func->func_code;
-    if (code->_co_firsttraceable != 0 || tstate->cframe->use_tracing
+    if (code->_co_firsttraceable != entry || tstate->cframe->use_tracing
         || tstate->interp->eval_frame != NULL || !rt_active_in(tstate->interp)
         || _Py_atomic_load_relaxed(&tstate->interp->ceval.eval_breaker)) {
         /* With the eval breaker set, the interpreter's RESUME handles it first. */
@@ -451,6 +452,22 @@ ci_jit_direct_entry(PyThreadState *tstate, PyFunctionObject *func)
         return NULL;
     }
     return st->body;
+}
+
+CiJitBody
+ci_jit_direct_entry(PyThreadState *tstate, PyFunctionObject *func)
+{
+    return rt_direct_entry(tstate, func, 0);
+}
+
+CiJitBody
+ci_jit_direct_entry_eager(PyThreadState *tstate, PyFunctionObject *func)
+{
+    _Py_CODEUNIT *first = _PyCode_CODE((PyCodeObject *)func->func_code);
+    if (_Py_OPCODE(first[0]) != RETURN_GENERATOR) {
+        return NULL;
+    }
+    return rt_direct_entry(tstate, func, 2);   /* after RETURN_GENERATOR, POP_TOP */
 }
 
 unsigned long long *

@@ -64,6 +64,11 @@ const char *ci_jit_deopt_reason_name(int reason);
    the eval breaker is set (the interpreter's RESUME handles it). */
 CiJitBody ci_jit_direct_entry(PyThreadState *tstate, PyFunctionObject *func);
 
+/* The same for an eager awaited call of FUNC, a coroutine function: its code must start
+   RETURN_GENERATOR, POP_TOP, RESUME (no cells or free variables); the body then runs on
+   the frame the caller pushes, marked eager, as the interpreter's CALL would run it. */
+CiJitBody ci_jit_direct_entry_eager(PyThreadState *tstate, PyFunctionObject *func);
+
 /* --- Per-code state ------------------------------------------------------ */
 
 /* Whether CODE has a compiled body installed. */

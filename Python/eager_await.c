@@ -379,6 +379,12 @@ Ci_EagerAwait_CallFunction(PyThreadState *tstate, PyFunctionObject *func,
     }
     PyObject *res = _PyEval_EvalFrame(tstate, frame, 0);
     _PyEvalFrameClearAndPop(tstate, frame);
+    return Ci_EagerAwait_Finish(tstate, res);
+}
+
+PyObject *
+Ci_EagerAwait_Finish(PyThreadState *tstate, PyObject *res)
+{
     if (res == NULL) {
         n_raised++;
         if (_PyErr_ExceptionMatches(tstate, PyExc_StopIteration)) {

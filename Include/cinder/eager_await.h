@@ -118,6 +118,11 @@ extern int Ci_EagerAwait_Allowed(PyThreadState *tstate);
 extern PyObject *Ci_EagerAwait_CallFunction(PyThreadState *tstate, PyFunctionObject *func,
                                             PyObject *const *args, size_t nargs,
                                             PyObject *kwnames, int *in_body);
+
+/* What the frame of an eager call, run and popped by the caller, ended with: counts it,
+   and turns a StopIteration it raised into RuntimeError as coroutines do. Returns RES
+   (its value, a wait handle, or NULL with the exception set). */
+extern PyObject *Ci_EagerAwait_Finish(PyThreadState *tstate, PyObject *res);
 #endif
 
 #ifdef __cplusplus

@@ -385,6 +385,77 @@ bld_scan(Builder *bd)
     return 0;
 }
 
+/* The exception table's handlers (code units) and the stack depth each starts with. */
+static int
+bc_read_varint(const unsigned char **p, const unsigned char *end)
+{
+    if (*p >= end) {
+        return -1;
+    }
+    int b = *(*p)++;
+    int v = b & 63;
+    while ((b & 64) && *p < end) {
+        b = *(*p)++;
+        v = (v << 6) | (b & 63);
+    }
+    return v;
+}
+
+/* The stack depth at the RESUME at OFFSET, from the code's stack effects over every path,
+   exception handlers included (the interpreter starts each with the table's depth, the
+   last instruction's offset if asked, and the exception); -1 if unknown. */
+static int
+bld_depth_at(Builder *bd, int offset)
+{
+    int n = bd->ncode;
+    int *depth = jit_arena_alloc(bd->func->arena, sizeof(int) * ((size_t)n + 1));
+    int *work = jit_arena_alloc(bd->func->arena, sizeof(int) * ((size_t)n + 1));
+    int nwork = 0;
+    for (int k = 0; k < n; k++) {
+        depth[k] = -1;
+    }
+    depth[bd->start] = 0;
+    work[nwork++] = bd->start;
+    PyObject *table = bd->code->co_exceptiontable;
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(table);
+    const unsigned char *end = p + PyBytes_GET_SIZE(table);
+    while (p < end) {
+        int start = bc_read_varint(&p, end), length = bc_read_varint(&p, end);
+        int target = bc_read_varint(&p, end), dl = bc_read_varint(&p, end);
+        (void)start;
+        (void)length;
+        if (dl < 0 || target < 0 || target >= n) {
+            return -1;
+        }
+        if (depth[target] < 0) {
+            depth[target] = (dl >> 1) + (dl & 1) + 1;
+            work[nwork++] = target;
+        }
+    }
+    while (nwork > 0) {
+        int pos = work[--nwork];
+        int d = depth[pos];
+        BcInstr bi = bc_decode(bd->bc, &pos);
+        int t = bc_jump_target(bi);
+        int succ[2] = {-1, -1}, eff[2] = {0, 0};
+        if (t >= 0) {
+            succ[0] = t;
+            eff[0] = PyCompile_OpcodeStackEffectWithJump(bi.op, bi.oparg, 1);
+        }
+        if (!bc_is_unconditional(bi.op) && bi.op != RERAISE && bi.next < n) {
+            succ[1] = bi.next;
+            eff[1] = PyCompile_OpcodeStackEffectWithJump(bi.op, bi.oparg, 0);
+        }
+        for (int k = 0; k < 2; k++) {
+            if (succ[k] >= 0 && depth[succ[k]] < 0) {
+                depth[succ[k]] = d + eff[k];
+                work[nwork++] = succ[k];
+            }
+        }
+    }
+    return depth[offset];
+}
+
 /* Successor blocks of bytecode block i (0..3): the fall-through and jump target, and for
    a block ending an awaited call, where the eager call's result goes. */
 static int
@@ -426,16 +497,22 @@ bld_rpo_visit(Builder *bd, int i, char *seen, int *order, int *count)
 
 /* Which locals are surely bound (not NULL) at the start of each block: a forward
    must-analysis over the bytecode CFG. STORE_FAST binds, DELETE_FAST unbinds; at entry
-   the arguments and cells are bound. Lets merge points read a local without the
-   interpreter's unbound check. */
+   the arguments and cells are bound, at the extra ROOTS nothing is. Lets merge points
+   read a local without the interpreter's unbound check. */
 static void
-bld_bound_locals(Builder *bd, const int *post, int count, const uint64_t *entry)
+bld_bound_locals(Builder *bd, const int *post, int count, const uint64_t *entry,
+                 const int *roots, int nroots)
 {
     int w = bd->bound_words;
     size_t bytes = sizeof(uint64_t) * (size_t)w;
     bd->bound_in = jit_arena_alloc(bd->func->arena, bytes * (size_t)(bd->nblocks + 1));
     memset(bd->bound_in, 0xff, bytes * (size_t)bd->nblocks);
     memcpy(bd->bound_in, entry, bytes);
+    for (int r = 0; r < nroots; r++) {
+        /* Resume points only the interpreter's exception handling reaches: nothing is
+           known there. */
+        memset(bd->bound_in + (size_t)roots[r] * (size_t)w, 0, bytes);
+    }
     uint64_t *cur = jit_arena_alloc(bd->func->arena, bytes);
     bool changed = true;
     while (changed) {
@@ -740,6 +817,17 @@ bld_awaited_call(Builder *bd, BcInstr bi)
     return 0;
 }
 
+static bool
+bld_is_root(const int *roots, int nroots, int b)
+{
+    for (int r = 0; r < nroots; r++) {
+        if (roots[r] == b) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* YIELD_VALUE: the interpreter's YIELD_VALUE suspends the frame, with the value on top of
    its stack. The resume point after it is entered from the function's entry block, with
    the stack (the sent value on top) taken back from the frame. */
@@ -756,6 +844,10 @@ bld_yield(Builder *bd, BcInstr bi, bool *ended)
     }
     bld_emit_fs(bd, HIR_Yield, 0, bi.offset);
     *ended = true;
+    if (bd->resume_entries[r]->first != NULL) {
+        /* Entered already: a root built from the code's stack depths. */
+        return 0;
+    }
     bd->cur = bd->resume_entries[r];
     for (int k = 0; k < bd->depth; k++) {
         HirType t = k == bd->depth - 1 ? hir_type(HT_Object) : bld_type(bd->stack[k]);
@@ -1389,6 +1481,30 @@ hir_build(JitArena *arena, PyFunctionObject *pyfunc, const char *name, const cha
     int count = 0;
     bld_rpo_visit(&bd, 0, seen, post, &count);
     bd.blocks[0].npreds++;   /* the entry edge */
+    /* Resume points whose yield only exception handling reaches are entered from the
+       entry block alone, built after everything normal control flow reaches. */
+    int *roots = jit_arena_alloc(arena, sizeof(int) * (size_t)(bd.nresumes + 1));
+    int *root_depth = jit_arena_alloc(arena, sizeof(int) * (size_t)(bd.nresumes + 1));
+    int nroots = 0;
+    for (int r = 0; r < bd.nresumes; r++) {
+        int b = bd.block_at[bd.resume_offsets[r]];
+        if (seen[b]) {
+            continue;
+        }
+        root_depth[r] = bld_depth_at(&bd, bd.resume_offsets[r]);
+        if (root_depth[r] < 1) {
+            *why = "a resume point with an unknown stack";
+            return NULL;
+        }
+        int *more = jit_arena_alloc(arena, sizeof(int) * (size_t)(bd.nblocks + 1));
+        int nmore = 0;
+        bld_rpo_visit(&bd, b, seen, more, &nmore);
+        bd.blocks[b].npreds++;   /* from the entry block */
+        memmove(post + nmore, post, sizeof(int) * (size_t)count);
+        memcpy(post, more, sizeof(int) * (size_t)nmore);
+        count += nmore;
+        roots[nroots++] = b;
+    }
     int nargs = co->co_argcount + co->co_kwonlyargcount
                 + ((co->co_flags & CO_VARARGS) != 0) + ((co->co_flags & CO_VARKEYWORDS) != 0);
     bd.bound_words = bd.nlocals / 64 + 1;
@@ -1399,7 +1515,7 @@ hir_build(JitArena *arena, PyFunctionObject *pyfunc, const char *name, const cha
             entry_bound[i / 64] |= (uint64_t)1 << (i % 64);
         }
     }
-    bld_bound_locals(&bd, post, count, entry_bound);
+    bld_bound_locals(&bd, post, count, entry_bound, roots, nroots);
 
     /* The entry block defines the locals. (RESUME_JIT polls the eval breaker before it
        enters compiled code, as RESUME does.) */
@@ -1447,6 +1563,27 @@ hir_build(JitArena *arena, PyFunctionObject *pyfunc, const char *name, const cha
         br->target[1] = other;
         bd.cur = other;
     }
+    HirBlock *entry_chain_end = bd.cur;
+    for (int r = 0; r < bd.nresumes; r++) {
+        int b = bd.block_at[bd.resume_offsets[r]];
+        if (bd.blocks[b].rpo >= 0 && bd.resume_entries[r]->first == NULL
+            && bld_is_root(roots, nroots, b)) {
+            bd.cur = bd.resume_entries[r];
+            bd.depth = 0;
+            for (int k = 0; k < root_depth[r]; k++) {
+                HirInstr *v = bld_emit(&bd, HIR_LoadStack, 0);
+                v->index = k;
+                v->param = hir_type(k == root_depth[r] - 1 ? HT_Object : HT_OptObject);
+                v->type = v->param;
+                bld_push(&bd, v);
+            }
+            if (bld_jump_to(&bd, b) < 0) {
+                *why = bd.why;
+                return NULL;
+            }
+        }
+    }
+    bd.cur = entry_chain_end;
     bd.blocks[0].depth = 0;
     bd.depth = 0;
     if (bld_jump_to(&bd, 0) < 0) {
@@ -1507,9 +1644,7 @@ hir_build(JitArena *arena, PyFunctionObject *pyfunc, const char *name, const cha
     }
     for (int r = 0; r < bd.nresumes; r++) {
         if (bd.resume_entries[r]->first == NULL) {
-            /* Its YIELD_VALUE is in code only the interpreter runs (an exception
-               handler), so the stack it resumes with is unknown here. */
-            *why = "a yield in an exception handler";
+            *why = "a resume point not built";
             return NULL;
         }
     }

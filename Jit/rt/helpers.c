@@ -751,10 +751,14 @@ error:
 /* A call of FUNC, whose compiled BODY may run at once: push and bind its frame as the
    interpreter does (consuming FUNC and ARGS), run the body on it, and let the interpreter
    finish the frame if the body deopts. This skips _PyEval_Vector and an interpreter
-   activation per call between compiled functions. */
+   activation per call between compiled functions. With EAGER, FUNC is a coroutine
+   function whose awaited call runs eagerly: its frame is marked so, and starts at the
+   RESUME after RETURN_GENERATOR, POP_TOP. *PUSHED says whether the frame was pushed
+   (binding the arguments did not fail). */
 static PyObject *
 rt_call_compiled(PyThreadState *tstate, PyFunctionObject *func, CiJitBody body,
-                 PyObject **args, Py_ssize_t nargs, PyObject *kwnames)
+                 PyObject **args, Py_ssize_t nargs, PyObject *kwnames, bool eager,
+                 bool *pushed)
 {
     PyCodeObject *code = (PyCodeObject *)func->func_code;
     _PyInterpreterFrame *frame = NULL;
@@ -776,10 +780,16 @@ rt_call_compiled(PyThreadState *tstate, PyFunctionObject *func, CiJitBody body,
     if (frame == NULL) {
         frame = _PyEvalFramePushAndInit(tstate, func, NULL, args, (size_t)nargs, kwnames);
         if (frame == NULL) {
+            *pushed = false;
             return NULL;
         }
     }
-    frame->prev_instr = _PyCode_CODE(frame->f_code); /* the entry RESUME has run */
+    *pushed = true;
+    /* The entry RESUME has run. */
+    frame->prev_instr = _PyCode_CODE(frame->f_code) + frame->f_code->_co_firsttraceable;
+    if (eager) {
+        frame->ci_flags = CI_FRAME_EAGER_AWAIT;
+    }
     _PyCFrame *cframe = tstate->cframe;
     frame->previous = cframe->current_frame;
     cframe->current_frame = frame;
@@ -815,8 +825,9 @@ Ci_JitRt_Call(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObjec
             if (!is_meth) {
                 Py_XDECREF(stack[0]);
             }
+            bool pushed;
             return rt_call_compiled(tstate, (PyFunctionObject *)callable, body, args, npos,
-                                    kwnames);
+                                    kwnames, false, &pushed);
         }
     }
     PyObject *res = PyObject_Vectorcall(callable, args, (size_t)npos | PY_VECTORCALL_ARGUMENTS_OFFSET,
@@ -1055,10 +1066,28 @@ Ci_JitRt_CallAwaited(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
         && (((PyCodeObject *)PyFunction_GET_CODE(callable))->co_flags
             & (CO_COROUTINE | CO_GENERATOR | CO_ASYNC_GENERATOR)) == CO_COROUTINE
         && Ci_EagerAwait_Allowed(tstate)) {
+        PyFunctionObject *func = (PyFunctionObject *)callable;
+        CiJitBody body = ci_jit_direct_entry_eager(tstate, func);
+        PyObject *res;
         int in_body;
-        PyObject *res = Ci_EagerAwait_CallFunction(tstate, (PyFunctionObject *)callable,
-                                                   args, (size_t)npos, kwnames, &in_body);
-        rt_release(stack, nargs + 2);
+        if (body != NULL) {
+            /* Compiled: run the body directly, as for other calls between compiled
+               functions. */
+            if (!is_meth) {
+                Py_XDECREF(stack[0]);
+            }
+            bool pushed;
+            res = rt_call_compiled(tstate, func, body, args, npos, kwnames, true, &pushed);
+            in_body = pushed;
+            if (pushed) {
+                res = Ci_EagerAwait_Finish(tstate, res);
+            }
+        }
+        else {
+            res = Ci_EagerAwait_CallFunction(tstate, func, args, (size_t)npos, kwnames,
+                                             &in_body);
+            rt_release(stack, nargs + 2);
+        }
         intptr_t status = res == NULL ? (in_body ? CI_JIT_AWAIT_ERROR_IN_BODY : CI_AWAIT_ERROR)
                           : Ci_PyWaitHandle_CheckExact(res) ? CI_AWAIT_SUSPENDED
                                                             : CI_AWAIT_DONE;

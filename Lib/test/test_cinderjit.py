@@ -979,6 +979,18 @@ def yield_in_handler(n):
         yield "caught"
 
 
+def yield_after_handler(cache, key):
+    # Only the except clause's path reaches the yield: the resume point after it is
+    # entered with a stack known from the code's stack depths.
+    try:
+        return cache[key]
+    except KeyError:
+        pass
+    sent = yield key
+    cache[key] = sent
+    return [sent, (yield sent)]
+
+
 def gen_raises(n):
     yield n
     raise KeyError(n)
@@ -1038,8 +1050,8 @@ class GeneratorTests(JitTestCase):
         """Drive the compiled generator function and its interpreted twin alike."""
         twin = interpreted_twin(genfunc)
         self.compile(genfunc)
-        expected = outcome(driver, twin, *args, **kwargs)
-        actual = outcome(driver, genfunc, *args, **kwargs)
+        expected = outcome(driver, twin, *fresh(args), **kwargs)
+        actual = outcome(driver, genfunc, *fresh(args), **kwargs)
         self.assertEqual(actual, expected)
         return actual
 
@@ -1070,6 +1082,12 @@ class GeneratorTests(JitTestCase):
         self.assertFalse(cinderjit.force_compile(yield_in_handler))
         self.assertEqual(drive(yield_in_handler, 1, throws=(ValueError,)),
                          [1, "caught", ("return", None)])
+
+    def test_resume_point_reached_through_an_except_clause(self):
+        self.assertEqual(self.assert_same_driven(yield_after_handler, drive, {}, "k",
+                                                 sends=("v", "w")),
+                         ("ok", ["k", "v", ("return", ["v", "w"])]))
+        self.assert_same_driven(yield_after_handler, drive, {"k": 1}, "k")
 
     def test_generator_raises(self):
         result = self.assert_same_driven(gen_raises, drive, 7)
