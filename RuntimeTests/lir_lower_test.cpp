@@ -65,7 +65,7 @@ lower_function(PyObject *func, JitArena *arena, std::string *error,
         return nullptr;
     }
     caches->assign((size_t)lir_lower_ncaches(hir), CiJitSiteCache{});
-    LirFunc *lir = lir_lower(hir, caches->data(), &why);
+    LirFunc *lir = lir_lower(hir, caches->data(), true, &why);
     if (lir == nullptr) {
         *error = why;
         return nullptr;

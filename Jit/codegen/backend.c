@@ -31,7 +31,8 @@ ci_backend_compile(HirFunc *hir, const CiBackendOptions *opts, CiJitCode *code,
         *why = "out of memory";
         return -1;
     }
-    LirFunc *f = lir_lower(hir, caches, why);
+    LirFunc *f = lir_lower(hir, caches, opts->dump_lir != NULL || opts->dump_asm != NULL,
+                           why);
     if (f == NULL) {
         PyMem_RawFree(caches);
         return -1;

@@ -99,6 +99,8 @@ typedef struct LsCtx {
     bool *gap_ok;       /* by instruction index */
     LsInterval **vi;    /* parent interval by vreg */
     LsInterval *fixed[LIR_NUM_REGS];
+    int fixed_at[LIR_NUM_REGS];   /* ls_intersect_fixed's cursor into each fixed interval */
+    int fixed_from[LIR_NUM_REGS]; /* and the position it was moved to */
     LsInterval **unhandled; /* sorted by start, descending: pop from the end */
     int nunhandled, ucap;
     LsInterval **active, **inactive;
@@ -257,6 +259,42 @@ ls_intersect(const LsInterval *a, const LsInterval *b)
     int i = ls_first_range_after(a, start), j = ls_first_range_after(b, start);
     while (i < a->nranges && j < b->nranges) {
         const LsRange *ra = &a->ranges[i], *rb = &b->ranges[j];
+        if (ra->to <= rb->from) {
+            i++;
+        }
+        else if (rb->to <= ra->from) {
+            j++;
+        }
+        else {
+            return ra->from > rb->from ? ra->from : rb->from;
+        }
+    }
+    return LS_INF;
+}
+
+/* ls_intersect of register R's fixed interval (NULL: none) and CUR. The fixed intervals
+   of call-clobbered registers have a range per call; intervals are allocated in order of
+   their start, so a cursor that moves forward finds the first range that matters. */
+static int
+ls_intersect_fixed(LsCtx *c, int r, const LsInterval *cur)
+{
+    const LsInterval *f = c->fixed[r];
+    if (f == NULL || cur->nranges == 0) {
+        return LS_INF;
+    }
+    int s = ls_start(cur), j = c->fixed_at[r];
+    if (s < c->fixed_from[r]) {
+        j = ls_first_range_after(f, s);
+    }
+    else {
+        while (j < f->nranges && f->ranges[j].to <= s) {
+            j++;
+        }
+    }
+    c->fixed_at[r] = j;
+    c->fixed_from[r] = s;
+    for (int i = 0; i < cur->nranges && j < f->nranges;) {
+        const LsRange *ra = &cur->ranges[i], *rb = &f->ranges[j];
         if (ra->to <= rb->from) {
             i++;
         }
@@ -486,7 +524,7 @@ ls_try_free(LsCtx *c, LsInterval *cur)
     int nregs = ls_regs(cur->cls, &order);
     for (int k = 0; k < nregs; k++) {
         int r = order[k];
-        free_until[r] = c->fixed[r] ? ls_intersect(c->fixed[r], cur) : LS_INF;
+        free_until[r] = ls_intersect_fixed(c, r, cur);
     }
     for (int k = 0; k < c->nactive; k++) {
         if (c->active[k]->cls == cur->cls) {
@@ -548,7 +586,7 @@ ls_alloc_blocked(LsCtx *c, LsInterval *cur)
     int start = ls_start(cur);
     for (int k = 0; k < nregs; k++) {
         int r = order[k];
-        block_pos[r] = c->fixed[r] ? ls_intersect(c->fixed[r], cur) : LS_INF;
+        block_pos[r] = ls_intersect_fixed(c, r, cur);
         use_pos[r] = block_pos[r];
     }
     for (int k = 0; k < c->nactive; k++) {

@@ -1059,7 +1059,7 @@ lir_lower_ncaches(HirFunc *hir)
 }
 
 LirFunc *
-lir_lower(HirFunc *hir, CiJitSiteCache *caches, const char **why)
+lir_lower(HirFunc *hir, CiJitSiteCache *caches, bool labels, const char **why)
 {
     int nblocks;
     HirBlock **rpo = hir_func_rpo(hir, &nblocks);
@@ -1086,7 +1086,7 @@ lir_lower(HirFunc *hir, CiJitSiteCache *caches, const char **why)
         c.cur = c.start[b->id];
         for (HirInstr *i = b->first; i != NULL && c.why == NULL; i = i->next) {
             c.origin = i;
-            c.label = lw_label(&c, i);
+            c.label = labels ? lw_label(&c, i) : NULL;
             lw_sync_prev_instr(&c, i);
             lw_instr(&c, i);
         }
