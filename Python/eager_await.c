@@ -1,6 +1,6 @@
 /* Eager evaluation of awaited coroutine calls: `await f(...)` runs f's body at once, in
    the awaiting frame's eval loop, and creates a coroutine object only if f suspends.
-   Hooks called from the patched ceval.c (patches/0002), the switch, and the C API. */
+   Hooks called from the patched ceval.c (patches/0009), the switch, and the C API. */
 
 #include "Python.h"
 #include "pycore_ceval.h"         // _Py_MakeCoro
