@@ -72,7 +72,7 @@ PyAPI_FUNC(Ci_AwaitStatus) Ci_PyObject_CallAwaited(
     PyObject **result, PyObject **yielded);
 
 #if defined(Py_BUILD_CORE) && !defined(__cplusplus)
-/* --- Interpreter hooks (patches/0002) -------------------------------------------------
+/* --- Interpreter hooks (patches/0009) -------------------------------------------------
    The frame of an eagerly awaited call carries CI_FRAME_EAGER_AWAIT in ci_flags. */
 
 /* At a CALL that pushed the frame of a CO_COROUTINE function: mark the frame eager
