@@ -319,6 +319,24 @@ def counts_while_stored():
     return before, during, sys.getrefcount(obj)
 
 
+class Manager:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return True
+
+
+def with_without_as():
+    cm = Manager()
+    before = sys.getrefcount(cm)
+    with cm:
+        pass
+    with cm:
+        raise ValueError
+    return before, sys.getrefcount(cm)
+
+
 class BehaviourTests(JitTestCase):
     def test_arithmetic(self):
         for a, b in [(3, 4), (-7, 2), (2.5, 0.5), (10**30, 7), (5, 0), ("a", "b"),
@@ -437,6 +455,10 @@ class BehaviourTests(JitTestCase):
     def test_reference_counts_of_locals(self):
         # A value stored in a local holds no extra reference in compiled code.
         self.assert_same(counts_while_stored)
+
+    def test_with_statement_releases_the_entered_value(self):
+        # What __enter__ returned is an owned reference even when nothing binds it.
+        self.assert_same(with_without_as)
 
     def test_compiled_code_keeps_no_module_alive(self):
         # Compiled code must not hold its globals: a module whose dict is in a cycle
