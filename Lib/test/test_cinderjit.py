@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import traceback
+import tracemalloc
 import types
 import unittest
 import _thread
@@ -256,6 +257,13 @@ def frame_introspection(a):
         sorted(f.f_locals)
 
 
+def allocation_line():
+    x = len("ab")
+    # Too long for the tuple free lists: a fresh allocation.
+    t = (x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x)
+    return tracemalloc.get_object_traceback(t)[0].lineno
+
+
 def returns_after_capture(capture):
     capture()
     if capture is None:
@@ -423,6 +431,16 @@ class BehaviourTests(JitTestCase):
 
     def test_frame_introspection(self):
         self.assert_same(frame_introspection, 41)
+
+    def test_allocation_hooks_see_the_current_line(self):
+        # tracemalloc records the frame's line at each allocation: compiled code keeps
+        # it current before building a tuple (or a list, a string), as the interpreter
+        # does.
+        tracemalloc.start()
+        try:
+            self.assert_same(allocation_line)
+        finally:
+            tracemalloc.stop()
 
     def test_frame_object_outliving_the_call(self):
         # A frame object that outlives its call reports the line it returned from.
