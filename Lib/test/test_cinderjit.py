@@ -16,6 +16,11 @@ try:
     import cinderjit
 except ImportError:
     cinderjit = None
+try:
+    import ctypes
+except ImportError:
+    ctypes = None
+from test.support import script_helper
 
 
 def interpreted_twin(func):
@@ -842,7 +847,36 @@ class DirectCallTests(JitTestCase):
         self.assertIn(("callee", "return"), events)
 
 
+CODE_EXTRA_USER = """
+import ctypes, gc
+api = ctypes.pythonapi
+freefunc = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+api._PyEval_RequestCodeExtraIndex.argtypes = (freefunc,)
+api._PyEval_RequestCodeExtraIndex.restype = ctypes.c_ssize_t
+freed = []
+def free(ptr):
+    freed.append(ptr)
+FREE = freefunc(free)
+api._PyEval_RequestCodeExtraIndex(FREE)
+f = eval("lambda: 42")
+f()
+del f
+gc.collect()
+print(freed)
+"""
+
+
 class RuntimeTests(JitTestCase):
+    @unittest.skipIf(ctypes is None, "needs ctypes")
+    def test_code_extra_free_functions_of_other_users(self):
+        # The JIT keeps its state in co_extra. Another user's free function runs only
+        # for code objects given its extra, as without the JIT, even when the user
+        # registered after the JIT and the free function is Python code that dies at
+        # exit.
+        without = script_helper.assert_python_ok("-c", CODE_EXTRA_USER)
+        with_jit = script_helper.assert_python_ok("-X", "jit", "-c", CODE_EXTRA_USER)
+        self.assertEqual(with_jit[1:], without[1:])
+
     def test_recursion(self):
         self.assert_same(deep, 100)
 
