@@ -152,6 +152,31 @@ rt_state(PyCodeObject *code)
     return extra->ce_extras[rt.extra_index];
 }
 
+/* Give CODE a co_extra array just long enough for our slot when it has none.
+   _PyCode_SetExtra would size it for every index requested so far, and code_dealloc
+   calls each of their free functions, with NULL, for every code object whose array
+   covers them: the JIT's state would make other users' free functions run on every
+   code object the JIT has seen (a Python free function then runs while its own code
+   object dies, and crashes). Returns -1 when out of memory. */
+static int
+rt_extra_reserve(PyCodeObject *code)
+{
+    if (code->co_extra != NULL) {
+        return 0;
+    }
+    _PyCodeObjectExtra *extra = PyMem_Malloc(sizeof(_PyCodeObjectExtra)
+                                             + sizeof(void *) * (size_t)rt.extra_index);
+    if (extra == NULL) {
+        return -1;
+    }
+    extra->ce_size = rt.extra_index + 1;
+    for (Py_ssize_t i = 0; i < extra->ce_size; i++) {
+        extra->ce_extras[i] = NULL;
+    }
+    code->co_extra = extra;
+    return 0;
+}
+
 /* CODE's state, created if needed; NULL (no exception) when out of memory. */
 static CiJitCodeState *
 rt_state_ensure(PyCodeObject *code)
@@ -165,6 +190,10 @@ rt_state_ensure(PyCodeObject *code)
         return NULL;
     }
     st->code = code;
+    if (rt_extra_reserve(code) < 0) {
+        PyMem_RawFree(st);
+        return NULL;
+    }
     if (_PyCode_SetExtra((PyObject *)code, rt.extra_index, st) < 0) {
         PyErr_Clear();
         PyMem_RawFree(st);

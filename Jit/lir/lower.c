@@ -331,15 +331,16 @@ lw_branch_if(LwCtx *c, LirOp op, LirCond cc, int a, LirOperand b, LirBlock *yes)
 
 #define LW_WAY0(field) ((int32_t)offsetof(CiJitSiteCache, way[0].field))
 
-/* Before an instruction that may run Python code, point frame->prev_instr at its
-   bytecode instruction, as the interpreter's dispatch does: what that code sees of this
-   frame (f_lineno, warnings' and logging's caller lines, tracebacks made below it) is
-   then exactly the interpreter's. Consecutive instructions of one bytecode share it. The
-   eval-breaker poll stores its own, on its out-of-line path only. */
+/* Before an instruction that may run Python code or allocate (it may raise), point
+   frame->prev_instr at its bytecode instruction, as the interpreter's dispatch does: what
+   that code or an allocation hook sees of this frame (f_lineno, warnings' and logging's
+   caller lines, tracemalloc's tracebacks, tracebacks made below it) is then exactly the
+   interpreter's. Consecutive instructions of one bytecode share it. The eval-breaker poll
+   stores its own, on its out-of-line path only. */
 static bool
 lw_syncs_prev_instr(LwCtx *c, HirInstr *i)
 {
-    return hir_op_has(i->op, HF_ARB) && i->fs != NULL && c->hir->code != NULL
+    return hir_op_has(i->op, HF_ARB | HF_RAISE) && i->fs != NULL && c->hir->code != NULL
            && i->op != HIR_CheckEvalBreaker;
 }
 

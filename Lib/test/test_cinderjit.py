@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import traceback
+import tracemalloc
 import types
 import unittest
 import _thread
@@ -16,6 +17,11 @@ try:
     import cinderjit
 except ImportError:
     cinderjit = None
+try:
+    import ctypes
+except ImportError:
+    ctypes = None
+from test.support import script_helper
 
 
 def interpreted_twin(func):
@@ -265,6 +271,13 @@ def frame_introspection(a):
         sorted(f.f_locals)
 
 
+def allocation_line():
+    x = len("ab")
+    # Too long for the tuple free lists: a fresh allocation.
+    t = (x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x)
+    return tracemalloc.get_object_traceback(t)[0].lineno
+
+
 def returns_after_capture(capture):
     capture()
     if capture is None:
@@ -326,6 +339,24 @@ def counts_while_stored():
     during = sys.getrefcount(obj)
     del refs
     return before, during, sys.getrefcount(obj)
+
+
+class Manager:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return True
+
+
+def with_without_as():
+    cm = Manager()
+    before = sys.getrefcount(cm)
+    with cm:
+        pass
+    with cm:
+        raise ValueError
+    return before, sys.getrefcount(cm)
 
 
 class BehaviourTests(JitTestCase):
@@ -415,6 +446,16 @@ class BehaviourTests(JitTestCase):
     def test_frame_introspection(self):
         self.assert_same(frame_introspection, 41)
 
+    def test_allocation_hooks_see_the_current_line(self):
+        # tracemalloc records the frame's line at each allocation: compiled code keeps
+        # it current before building a tuple (or a list, a string), as the interpreter
+        # does.
+        tracemalloc.start()
+        try:
+            self.assert_same(allocation_line)
+        finally:
+            tracemalloc.stop()
+
     def test_frame_object_outliving_the_call(self):
         # A frame object that outlives its call reports the line it returned from.
         def lines(f):
@@ -446,6 +487,10 @@ class BehaviourTests(JitTestCase):
     def test_reference_counts_of_locals(self):
         # A value stored in a local holds no extra reference in compiled code.
         self.assert_same(counts_while_stored)
+
+    def test_with_statement_releases_the_entered_value(self):
+        # What __enter__ returned is an owned reference even when nothing binds it.
+        self.assert_same(with_without_as)
 
     def test_compiled_code_keeps_no_module_alive(self):
         # Compiled code must not hold its globals: a module whose dict is in a cycle
@@ -811,7 +856,36 @@ class DirectCallTests(JitTestCase):
         self.assertIn(("callee", "return"), events)
 
 
+CODE_EXTRA_USER = """
+import ctypes, gc
+api = ctypes.pythonapi
+freefunc = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+api._PyEval_RequestCodeExtraIndex.argtypes = (freefunc,)
+api._PyEval_RequestCodeExtraIndex.restype = ctypes.c_ssize_t
+freed = []
+def free(ptr):
+    freed.append(ptr)
+FREE = freefunc(free)
+api._PyEval_RequestCodeExtraIndex(FREE)
+f = eval("lambda: 42")
+f()
+del f
+gc.collect()
+print(freed)
+"""
+
+
 class RuntimeTests(JitTestCase):
+    @unittest.skipIf(ctypes is None, "needs ctypes")
+    def test_code_extra_free_functions_of_other_users(self):
+        # The JIT keeps its state in co_extra. Another user's free function runs only
+        # for code objects given its extra, as without the JIT, even when the user
+        # registered after the JIT and the free function is Python code that dies at
+        # exit.
+        without = script_helper.assert_python_ok("-c", CODE_EXTRA_USER)
+        with_jit = script_helper.assert_python_ok("-X", "jit", "-c", CODE_EXTRA_USER)
+        self.assertEqual(with_jit[1:], without[1:])
+
     def test_recursion(self):
         self.assert_same(deep, 100)
 
