@@ -1275,5 +1275,10 @@ def inspect_is_generator_code(code):
     return bool(code.co_flags & inspect.CO_GENERATOR)
 
 
+def tearDownModule():
+    # asyncio.run() leaves a default event loop policy behind.
+    asyncio.set_event_loop_policy(None)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -156,8 +156,14 @@ class ApiTests(unittest.TestCase):
         self.assertTrue(cinderjit.force_compile(attr))
         before = cinderjit.jit_stats()["deopts"]
         attr(a)
-        with self.assertRaises(AttributeError):
+        # Not assertRaises: under -X jit its compiled __exit__ raises and catches too
+        # (traceback.clear_frames on this still-running frame).
+        try:
             attr(1)
+        except AttributeError:
+            pass
+        else:
+            self.fail("no AttributeError")
         after = cinderjit.jit_stats()["deopts"]
         self.assertEqual(after["exception"], before["exception"] + 1)
         self.assertEqual(after["guard failure"], before["guard failure"])
