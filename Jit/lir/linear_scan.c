@@ -248,15 +248,10 @@ ls_first_range_after(const LsInterval *it, int pos)
     return lo;
 }
 
-/* First position covered by both, or LS_INF. */
+/* First position covered by both A's ranges from I on and B's from J on, or LS_INF. */
 static int
-ls_intersect(const LsInterval *a, const LsInterval *b)
+ls_intersect_from(const LsInterval *a, int i, const LsInterval *b, int j)
 {
-    if (a->nranges == 0 || b->nranges == 0) {
-        return LS_INF;
-    }
-    int start = a->ranges[0].from > b->ranges[0].from ? a->ranges[0].from : b->ranges[0].from;
-    int i = ls_first_range_after(a, start), j = ls_first_range_after(b, start);
     while (i < a->nranges && j < b->nranges) {
         const LsRange *ra = &a->ranges[i], *rb = &b->ranges[j];
         if (ra->to <= rb->from) {
@@ -270,6 +265,18 @@ ls_intersect(const LsInterval *a, const LsInterval *b)
         }
     }
     return LS_INF;
+}
+
+/* First position covered by both, or LS_INF. */
+static int
+ls_intersect(const LsInterval *a, const LsInterval *b)
+{
+    if (a->nranges == 0 || b->nranges == 0) {
+        return LS_INF;
+    }
+    int start = a->ranges[0].from > b->ranges[0].from ? a->ranges[0].from : b->ranges[0].from;
+    return ls_intersect_from(a, ls_first_range_after(a, start), b,
+                             ls_first_range_after(b, start));
 }
 
 /* ls_intersect of register R's fixed interval (NULL: none) and CUR. The fixed intervals
@@ -293,19 +300,7 @@ ls_intersect_fixed(LsCtx *c, int r, const LsInterval *cur)
     }
     c->fixed_at[r] = j;
     c->fixed_from[r] = s;
-    for (int i = 0; i < cur->nranges && j < f->nranges;) {
-        const LsRange *ra = &cur->ranges[i], *rb = &f->ranges[j];
-        if (ra->to <= rb->from) {
-            i++;
-        }
-        else if (rb->to <= ra->from) {
-            j++;
-        }
-        else {
-            return ra->from > rb->from ? ra->from : rb->from;
-        }
-    }
-    return LS_INF;
+    return ls_intersect_from(cur, 0, f, j);
 }
 
 static int
