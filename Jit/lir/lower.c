@@ -587,6 +587,52 @@ lw_load_method(LwCtx *c, HirInstr *i)
     c->second[i->id] = out[1];
 }
 
+/* The value of OBJ when it is an exact int of at most one digit (the interpreter's
+   "compact" ints: ob_size -1, 0 or 1), as a C integer; else branches to SLOW. */
+static int
+lw_compact_int(LwCtx *c, int obj, LirBlock *slow)
+{
+    int tp = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
+                    lir_imm(0));
+    int want = lw_def(c, LIR_Move, 1, lir_imm((int64_t)(intptr_t)&PyLong_Type),
+                      lir_imm((int64_t)(intptr_t)&PyLong_Type));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tp, lir_vreg(want), slow);
+    int size = lw_def(c, LIR_Load64, 1,
+                      lw_mem(obj, (int32_t)offsetof(PyVarObject, ob_size)), lir_imm(0));
+    int biased = lw_def(c, LIR_Add, 2, lir_vreg(size), lir_imm(1));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_A, biased, lir_imm(2), slow);
+    int digit = lw_def(c, LIR_Load32, 1,
+                       lw_mem(obj, (int32_t)offsetof(PyLongObject, ob_digit)), lir_imm(0));
+    return lw_def(c, LIR_Imul, 2, lir_vreg(size), lir_vreg(digit));
+}
+
+/* CompareBool: two compact exact ints are compared inline; anything else (and any
+   error) goes through Ci_JitRt_CompareBool. */
+static void
+lw_compare_bool(LwCtx *c, HirInstr *i)
+{
+    static const LirCond cond[] = {LIR_CC_LT, LIR_CC_LE, LIR_CC_EQ,
+                                   LIR_CC_NE, LIR_CC_GT, LIR_CC_GE};
+    if (i->index < Py_LT || i->index > Py_GE) {
+        c->why = "LIR lowering: CompareBool with an unknown comparison";
+        return;
+    }
+    LirBlock *slow = lw_new_block(c);
+    slow->cold = true;
+    int a = lw_reg(c, i->in[0]), b = lw_reg(c, i->in[1]);
+    int va = lw_compact_int(c, a, slow);
+    int vb = lw_compact_int(c, b, slow);
+    LirBlock *from[2];
+    int in[2];
+    in[0] = lw_def(c, LIR_CmpSet, 2, lir_vreg(va), lir_vreg(vb));
+    c->cur->last->cc = (uint8_t)cond[i->index];
+    from[0] = c->cur;
+    c->cur = slow;
+    in[1] = lw_checked_int(c, LW_CALL(c, Ci_JitRt_CompareBool, NULL, lir_vreg(a), lir_vreg(b),
+                                      lir_imm(i->index)));
+    lw_join(c, i, from, in, 1);
+}
+
 /* LoadAttr. The first way of the site's cache is tried inline when it holds a slot or an
    instance value (the common monomorphic cases); anything else, and every miss, calls
    Ci_JitRt_LoadAttr, which tries the other ways and refills. The three paths meet in a
@@ -864,9 +910,7 @@ lw_instr(LwCtx *c, HirInstr *i)
                                            lw_val(c, in[1]), lir_imm(i->index))));
         break;
     case HIR_CompareBool:
-        lw_set(c, i, lw_checked_int(c, LW_CALL(c, Ci_JitRt_CompareBool, NULL,
-                                               lw_val(c, in[0]), lw_val(c, in[1]),
-                                               lir_imm(i->index))));
+        lw_compare_bool(c, i);
         break;
     case HIR_PtrEq:
         lw_set(c, i, lw_def(c, LIR_CmpSet, 2, lir_vreg(lw_reg(c, in[0])), lw_val(c, in[1])));

@@ -95,6 +95,24 @@ def compare_all(a, b):
     return [a < b, a <= b, a == b, a != b, a > b, a >= b, a is b, a is not b]
 
 
+def branch_on_compare(a, b):
+    # Each comparison feeds a jump: CompareBool, inline for one-digit exact ints.
+    taken = []
+    if a < b:
+        taken.append("<")
+    if a <= b:
+        taken.append("<=")
+    if a == b:
+        taken.append("==")
+    if a != b:
+        taken.append("!=")
+    if a > b:
+        taken.append(">")
+    if a >= b:
+        taken.append(">=")
+    return taken
+
+
 def truthiness(x):
     if x:
         r = "yes"
@@ -375,6 +393,15 @@ class BehaviourTests(JitTestCase):
         for a, b in [(1, 2), (2, 2), (3.0, 2), ("a", "b"), ((1, 2), (1, 3)), (None, None)]:
             self.assert_same(compare_all, a, b)
         self.assert_same(compare_all, 1, "x")
+
+    def test_branch_on_compare(self):
+        # One-digit ints (|x| < 2**30) compare inline; bigger ones, bools, floats and
+        # other types take the helper.
+        values = [0, 1, -1, 7, 2**30 - 1, -(2**30 - 1), 2**30, -2**30, 2**40, True, 1.0,
+                  -0.0, "x", None]
+        for a in values:
+            for b in values:
+                self.assert_same(branch_on_compare, a, b)
 
     def test_truthiness(self):
         for x in [0, 1, "", "s", [], [0], None, 0.0, True, False]:
