@@ -446,6 +446,9 @@ bld_depth_at(Builder *bd, int offset)
             succ[1] = bi.next;
             eff[1] = PyCompile_OpcodeStackEffectWithJump(bi.op, bi.oparg, 0);
         }
+        if (eff[0] == PY_INVALID_STACK_EFFECT || eff[1] == PY_INVALID_STACK_EFFECT) {
+            return -1;
+        }
         for (int k = 0; k < 2; k++) {
             if (succ[k] >= 0 && depth[succ[k]] < 0) {
                 depth[succ[k]] = d + eff[k];
@@ -1492,7 +1495,7 @@ hir_build(JitArena *arena, PyFunctionObject *pyfunc, const char *name, const cha
             continue;
         }
         root_depth[r] = bld_depth_at(&bd, bd.resume_offsets[r]);
-        if (root_depth[r] < 1) {
+        if (root_depth[r] < 1 || root_depth[r] > co->co_stacksize) {
             *why = "a resume point with an unknown stack";
             return NULL;
         }
