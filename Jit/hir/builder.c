@@ -757,6 +757,22 @@ bld_pop_jump(Builder *bd, BcInstr bi, int target, int fallthrough)
     return bld_jump_to(bd, fallthrough);
 }
 
+/* CALL as OP (Call or CallAwaited): pops the callable (or method and self) and the
+   arguments, and takes the keyword names of the KW_NAMES before it. */
+static HirInstr *
+bld_call(Builder *bd, HirOp op, BcInstr bi)
+{
+    int n = bi.oparg + 2;
+    HirInstr *c = bld_emit_fs(bd, op, n, bi.offset);
+    for (int k = n - 1; k >= 0; k--) {
+        c->in[k] = bld_pop(bd);
+    }
+    c->index = bi.oparg;
+    c->name = bd->kwnames;
+    bd->kwnames = NULL;
+    return c;
+}
+
 /* An awaited call (CALL; GET_AWAITABLE 0; LOAD_CONST None; SEND ... YIELD_VALUE) goes
    through Ci_PyObject_CallAwaited, which runs a coroutine function eagerly, as the
    interpreter does. Three ways on: the callee returned (its result goes to the SEND's
@@ -766,15 +782,8 @@ bld_pop_jump(Builder *bd, BcInstr bi, int target, int fallthrough)
 static int
 bld_awaited_call(Builder *bd, BcInstr bi)
 {
-    int n = bi.oparg + 2;
     int send = bi.next + 2;   /* after GET_AWAITABLE and LOAD_CONST, which have no caches */
-    HirInstr *c = bld_emit_fs(bd, HIR_CallAwaited, n, bi.offset);
-    for (int k = n - 1; k >= 0; k--) {
-        c->in[k] = bld_pop(bd);
-    }
-    c->index = bi.oparg;
-    c->name = bd->kwnames;
-    bd->kwnames = NULL;
+    HirInstr *c = bld_call(bd, HIR_CallAwaited, bi);
     HirInstr *status = bld_emit(bd, HIR_GetSecondOutput, 1);
     status->in[0] = c;
     status->param = hir_type(HT_CInt64);
@@ -992,22 +1001,13 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
     case KW_NAMES:
         bd->kwnames = PyTuple_GET_ITEM(co->co_consts, bi.oparg);
         return 0;
-    case CALL: {
-        int n = bi.oparg + 2;
+    case CALL:
         if (bi.next + 1 < bd->ncode && bd->await_done[bi.next + 1] >= 0) {
             return bld_awaited_call(bd, bi);
         }
-        c = bld_emit_fs(bd, HIR_Call, n, off);
-        for (int k = n - 1; k >= 0; k--) {
-            c->in[k] = bld_pop(bd);
-        }
-        c->index = bi.oparg;
-        c->name = bd->kwnames;
-        bd->kwnames = NULL;
-        bld_push(bd, c);
+        bld_push(bd, bld_call(bd, HIR_Call, bi));
         bld_after_call(bd, bi);
         return 0;
-    }
     case COMPARE_OP: {
         /* A comparison whose result only feeds the next jump's truth test becomes one
            operation with a C result: no bool object in between. */

@@ -810,15 +810,26 @@ rt_call_compiled(PyThreadState *tstate, PyFunctionObject *func, CiJitBody body,
     return res;
 }
 
+/* A CALL's stack (NULL or method, callable or self, arguments): the callable, where its
+   arguments start and how many are positional. LOAD_METHOD's (method, self) shape passes
+   self as the first argument. Returns whether it has that shape. */
+static int
+rt_call_shape(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames, PyObject **callable,
+              PyObject ***args, Py_ssize_t *npos)
+{
+    int is_meth = stack[0] != NULL;
+    *callable = is_meth ? stack[0] : stack[1];
+    *args = stack + 2 - is_meth;
+    *npos = nargs + is_meth - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+    return is_meth;
+}
+
 PyObject *
 Ci_JitRt_Call(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObject *kwnames)
 {
-    /* LOAD_METHOD's (method, self) shape passes self as the first argument. */
-    int is_meth = stack[0] != NULL;
-    PyObject *callable = is_meth ? stack[0] : stack[1];
-    PyObject **args = stack + 2 - is_meth;
-    Py_ssize_t total = nargs + is_meth;
-    Py_ssize_t npos = total - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+    PyObject *callable, **args;
+    Py_ssize_t npos;
+    int is_meth = rt_call_shape(stack, nargs, kwnames, &callable, &args, &npos);
     if (PyFunction_Check(callable)) {
         CiJitBody body = ci_jit_direct_entry(tstate, (PyFunctionObject *)callable);
         if (body != NULL) {
@@ -1058,10 +1069,9 @@ Ci_JitRt_CallAwaited(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
         stack[1] = Py_NewRef(PyMethod_GET_SELF(meth));
         Py_DECREF(meth);
     }
-    int is_meth = stack[0] != NULL;
-    PyObject *callable = is_meth ? stack[0] : stack[1];
-    PyObject **args = stack + 2 - is_meth;
-    Py_ssize_t npos = nargs + is_meth - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+    PyObject *callable, **args;
+    Py_ssize_t npos;
+    int is_meth = rt_call_shape(stack, nargs, kwnames, &callable, &args, &npos);
     if (PyFunction_Check(callable)
         && (((PyCodeObject *)PyFunction_GET_CODE(callable))->co_flags
             & (CO_COROUTINE | CO_GENERATOR | CO_ASYNC_GENERATOR)) == CO_COROUTINE
