@@ -587,6 +587,39 @@ lw_load_method(LwCtx *c, HirInstr *i)
     c->second[i->id] = out[1];
 }
 
+/* Call: Ci_JitRt_CallEnter makes the call, or, for a function with compiled code, pushes
+   its frame and hands back its body, which is called from here (one native call per
+   Python call), then Ci_JitRt_CallLeave pops the frame. The results meet in a phi. */
+static void
+lw_call_python(LwCtx *c, HirInstr *i, LirOperand kwnames)
+{
+    int array = lw_stack_array(c, i->in, i->nin);
+    int frame;
+    int body = LW_CALL(c, Ci_JitRt_CallEnter, &frame, lir_vreg(c->tstate), lir_vreg(array),
+                       lir_imm(i->index), kwnames);
+    LirBlock *direct = lw_new_block(c), *join = lw_new_block(c);
+    LirBlock *from_generic = c->cur;
+    lw_tag(c, lir_cond_branch(c->f, c->cur, LIR_BranchTest, LIR_CC_NE, lir_vreg(body),
+                              lir_vreg(body), direct, join));
+    c->cur = direct;
+    LirOperand args[2] = {lir_vreg(c->tstate), lir_vreg(frame)};
+    int res;
+    lw_tag(c, lir_call(c->f, c->cur, NULL, NULL, LIR_GP, -1, 2, args, &res, NULL));
+    c->cur->last->in[0] = lir_vreg(body);
+    int left = LW_CALL(c, Ci_JitRt_CallLeave, NULL, lir_vreg(c->tstate), lir_vreg(frame),
+                       lir_vreg(res));
+    LirBlock *from_direct = c->cur;
+    lw_tag(c, lir_branch(c->f, c->cur, join));
+    c->cur = join;
+    int r;
+    LirInstr *phi = lw_tag(c, lir_phi(c->f, join, LIR_GP, 2, &r));
+    phi->in[0] = lir_vreg(left);
+    phi->targets[0] = from_direct;
+    phi->in[1] = lir_vreg(frame);
+    phi->targets[1] = from_generic;
+    lw_set(c, i, lw_checked(c, r));
+}
+
 /* The value of OBJ when it is an exact int of at most one digit (the interpreter's
    "compact" ints: ob_size -1, 0 or 1), as a C integer; else branches to SLOW. */
 static int
@@ -1014,12 +1047,9 @@ lw_instr(LwCtx *c, HirInstr *i)
         lw_incref(c, r);
         lw_set(c, i, r);
         break;
-    case HIR_Call: {
-        int array = lw_stack_array(c, in, i->nin);
-        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_Call, NULL, lir_vreg(c->tstate),
-                                           lir_vreg(array), lir_imm(i->index), name)));
+    case HIR_Call:
+        lw_call_python(c, i, name);
         break;
-    }
     case HIR_GetIter:
         lw_set(c, i, lw_checked(c, LW_CALL(c, PyObject_GetIter, NULL, lw_val(c, in[0]))));
         break;

@@ -748,17 +748,17 @@ error:
     return NULL;
 }
 
-/* A call of FUNC, whose compiled BODY may run at once: push and bind its frame as the
-   interpreter does (consuming FUNC and ARGS), run the body on it, and let the interpreter
-   finish the frame if the body deopts. This skips _PyEval_Vector and an interpreter
-   activation per call between compiled functions. With EAGER, FUNC is a coroutine
-   function whose awaited call runs eagerly: its frame is marked so, and starts at the
-   RESUME after RETURN_GENERATOR, POP_TOP. *PUSHED says whether the frame was pushed
-   (binding the arguments did not fail). */
-static PyObject *
-rt_call_compiled(PyThreadState *tstate, PyFunctionObject *func, CiJitBody body,
-                 PyObject **args, Py_ssize_t nargs, PyObject *kwnames, bool eager,
-                 bool *pushed)
+/* The frame of a call of FUNC whose compiled body will run at once: push and bind it as
+   the interpreter does (consuming FUNC and ARGS), make it the current frame and count
+   the recursion, which skips _PyEval_Vector and an interpreter activation per call
+   between compiled functions. With EAGER, FUNC is a coroutine function whose awaited call
+   runs eagerly: its frame is marked so, and starts at the RESUME after RETURN_GENERATOR,
+   POP_TOP. Returns NULL with an exception set; *PUSHED then says whether the frame had
+   been pushed (binding the arguments did not fail) before the recursion limit stopped
+   it. */
+static _PyInterpreterFrame *
+rt_enter_compiled(PyThreadState *tstate, PyFunctionObject *func, PyObject **args,
+                  Py_ssize_t nargs, PyObject *kwnames, bool eager, bool *pushed)
 {
     PyCodeObject *code = (PyCodeObject *)func->func_code;
     _PyInterpreterFrame *frame = NULL;
@@ -793,12 +793,22 @@ rt_call_compiled(PyThreadState *tstate, PyFunctionObject *func, CiJitBody body,
     _PyCFrame *cframe = tstate->cframe;
     frame->previous = cframe->current_frame;
     cframe->current_frame = frame;
-    PyObject *res = NULL;
-    if (!_Py_EnterRecursiveCallTstate(tstate, "")) {
-        res = body(tstate, frame);
-        _Py_LeaveRecursiveCallTstate(tstate);
+    if (_Py_EnterRecursiveCallTstate(tstate, "")) {
+        cframe->current_frame = frame->previous;
+        _PyEvalFrameClearAndPop(tstate, frame);
+        return NULL;
     }
-    cframe->current_frame = frame->previous;
+    return frame;
+}
+
+/* The end of a call that rt_enter_compiled began, after the body returned RES on FRAME:
+   unlink and pop the frame, after letting the interpreter finish it if the body
+   deopted. Returns the call's result. */
+static PyObject *
+rt_leave_compiled(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *res)
+{
+    _Py_LeaveRecursiveCallTstate(tstate);
+    tstate->cframe->current_frame = frame->previous;
     if (res == CI_JIT_DEOPT || res == CI_JIT_DEOPT_ERROR) {
         /* The interpreter continues at prev_instr + 1, or unwinds from prev_instr with
            the exception set (its generator.throw() entry, less the tracer's event). */
@@ -824,8 +834,20 @@ rt_call_shape(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames, PyObject **
     return is_meth;
 }
 
-PyObject *
-Ci_JitRt_Call(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObject *kwnames)
+/* The generic path of a CALL: anything but a compiled function. */
+static PyObject *
+rt_call_vector(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames, PyObject *callable,
+               PyObject **args, Py_ssize_t npos)
+{
+    PyObject *res = PyObject_Vectorcall(callable, args, (size_t)npos | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                        kwnames);
+    rt_release(stack, nargs + 2);
+    return res;
+}
+
+CiJitPair
+Ci_JitRt_CallEnter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
+                   PyObject *kwnames)
 {
     PyObject *callable, **args;
     Py_ssize_t npos;
@@ -837,14 +859,18 @@ Ci_JitRt_Call(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObjec
                 Py_XDECREF(stack[0]);
             }
             bool pushed;
-            return rt_call_compiled(tstate, (PyFunctionObject *)callable, body, args, npos,
-                                    kwnames, false, &pushed);
+            _PyInterpreterFrame *frame = rt_enter_compiled(
+                tstate, (PyFunctionObject *)callable, args, npos, kwnames, false, &pushed);
+            return (CiJitPair){frame ? (PyObject *)body : NULL, (PyObject *)frame};
         }
     }
-    PyObject *res = PyObject_Vectorcall(callable, args, (size_t)npos | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                        kwnames);
-    rt_release(stack, nargs + 2);
-    return res;
+    return (CiJitPair){NULL, rt_call_vector(stack, nargs, kwnames, callable, args, npos)};
+}
+
+PyObject *
+Ci_JitRt_CallLeave(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *res)
+{
+    return rt_leave_compiled(tstate, frame, res);
 }
 
 PyObject *
@@ -1087,7 +1113,9 @@ Ci_JitRt_CallAwaited(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
                 Py_XDECREF(stack[0]);
             }
             bool pushed;
-            res = rt_call_compiled(tstate, func, body, args, npos, kwnames, true, &pushed);
+            _PyInterpreterFrame *frame =
+                rt_enter_compiled(tstate, func, args, npos, kwnames, true, &pushed);
+            res = frame ? rt_leave_compiled(tstate, frame, body(tstate, frame)) : NULL;
             in_body = pushed;
             if (pushed) {
                 res = Ci_EagerAwait_Finish(tstate, res);
@@ -1103,7 +1131,12 @@ Ci_JitRt_CallAwaited(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
                                                             : CI_AWAIT_DONE;
         return (CiJitPair){res, (PyObject *)status};
     }
-    PyObject *res = Ci_JitRt_Call(tstate, stack, nargs, kwnames);
+    CiJitPair call = Ci_JitRt_CallEnter(tstate, stack, nargs, kwnames);
+    PyObject *res = call.second;
+    if (call.first != NULL) {
+        _PyInterpreterFrame *frame = (_PyInterpreterFrame *)call.second;
+        res = rt_leave_compiled(tstate, frame, ((CiJitBody)call.first)(tstate, frame));
+    }
     return (CiJitPair){res, (PyObject *)(intptr_t)(res ? CI_AWAIT_LAZY : CI_AWAIT_ERROR)};
 }
 

@@ -71,10 +71,19 @@ PyObject *Ci_JitRt_BuildConstKeyMap(PyObject **items, Py_ssize_t n);
 /* UNPACK_SEQUENCE: a tuple of exactly n items, with the interpreter's error messages. */
 PyObject *Ci_JitRt_Unpack(PyObject *seq, int n);
 
-/* CALL: `stack` holds LOAD_METHOD's or PUSH_NULL's two slots then nargs arguments (the
-   last len(kwnames) of them keywords); consumes all nargs + 2 slots, even on error. */
-PyObject *Ci_JitRt_Call(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
-                        PyObject *kwnames);
+/* CALL, in two halves so that compiled code calls a compiled callee's body itself, one
+   native call per Python call (a helper in between would triple the native recursion of
+   recursive Python code, and returns deeper than the CPU's return-stack predictor
+   mispredict). `stack` holds LOAD_METHOD's or PUSH_NULL's two slots then nargs arguments
+   (the last len(kwnames) of them keywords); all nargs + 2 slots are consumed, even on
+   error. CallEnter returns (body, frame) when the callee is a function with compiled
+   code: its frame is pushed, bound and current, and the caller runs body(tstate, frame)
+   and hands the result to CallLeave, which returns the call's result. Otherwise it makes
+   the call and returns (NULL, result). */
+CiJitPair Ci_JitRt_CallEnter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
+                             PyObject *kwnames);
+PyObject *Ci_JitRt_CallLeave(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                             PyObject *res);
 
 /* FOR_ITER: the next item; NULL when the iterator is exhausted (StopIteration is
    cleared) or on error (exception set). */
