@@ -7,6 +7,7 @@
 #include "pycore_dict.h"
 #include "pycore_frame.h"
 #include "pycore_interp.h"
+#include "pycore_long.h"
 #include "pycore_opcode.h"
 
 #include "Jit/lir/lower.h"
@@ -620,11 +621,45 @@ lw_call_python(LwCtx *c, HirInstr *i, LirOperand kwnames)
     lw_set(c, i, lw_checked(c, r));
 }
 
-/* The value of OBJ when it is an exact int of at most one digit (the interpreter's
-   "compact" ints: ob_size -1, 0 or 1), as a C integer; else branches to SLOW. */
+/* Is V a constant? Then 1 when it is a compact exact int (below), with its value in
+   *VALUE, else -1; 0 when V is not a constant. */
 static int
-lw_compact_int(LwCtx *c, int obj, LirBlock *slow)
+lw_const_compact_int(HirInstr *v, int64_t *value)
 {
+    while (hir_op_has(v->op, HF_ALIAS)) {
+        v = v->in[0];
+    }
+    if (v->op != HIR_LoadConst) {
+        return 0;
+    }
+    PyObject *o = v->param.spec == HS_OBJECT ? v->param.value.obj : NULL;
+    if (o == NULL || !PyLong_CheckExact(o) || Py_ABS(Py_SIZE(o)) > 1) {
+        return -1;
+    }
+    *value = (int64_t)Py_SIZE(o) * (int64_t)((PyLongObject *)o)->ob_digit[0];
+    return 1;
+}
+
+/* Can both inputs of I be compact ints, as far as the constants among them say? */
+static bool
+lw_maybe_compact_ints(HirInstr *i)
+{
+    int64_t unused;
+    return lw_const_compact_int(i->in[0], &unused) >= 0
+           && lw_const_compact_int(i->in[1], &unused) >= 0;
+}
+
+/* The value of V when it is an exact int of at most one digit (the interpreter's
+   "compact" ints: ob_size -1, 0 or 1), as a C integer; else branches to SLOW. A constant
+   (lw_maybe_compact_ints has checked it is such an int) is an immediate. */
+static LirOperand
+lw_compact_int(LwCtx *c, HirInstr *v, LirBlock *slow)
+{
+    int64_t value;
+    if (lw_const_compact_int(v, &value) > 0) {
+        return lir_imm(value);
+    }
+    int obj = lw_reg(c, v);
     int tp = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
                     lir_imm(0));
     int want = lw_def(c, LIR_Move, 1, lir_imm((int64_t)(intptr_t)&PyLong_Type),
@@ -636,7 +671,14 @@ lw_compact_int(LwCtx *c, int obj, LirBlock *slow)
     lw_branch_if(c, LIR_BranchCmp, LIR_CC_A, biased, lir_imm(2), slow);
     int digit = lw_def(c, LIR_Load32, 1,
                        lw_mem(obj, (int32_t)offsetof(PyLongObject, ob_digit)), lir_imm(0));
-    return lw_def(c, LIR_Imul, 2, lir_vreg(size), lir_vreg(digit));
+    return lir_vreg(lw_def(c, LIR_Imul, 2, lir_vreg(size), lir_vreg(digit)));
+}
+
+/* O in a register of its own: immediates get a Move. */
+static int
+lw_in_reg(LwCtx *c, LirOperand o)
+{
+    return o.kind == LIR_OPND_VREG ? o.vreg : lw_def(c, LIR_Move, 1, o, o);
 }
 
 /* CompareBool: two compact exact ints are compared inline; anything else (and any
@@ -650,20 +692,80 @@ lw_compare_bool(LwCtx *c, HirInstr *i)
         c->why = "LIR lowering: CompareBool with an unknown comparison";
         return;
     }
+    if (!lw_maybe_compact_ints(i)) {
+        lw_set(c, i, lw_checked_int(c, LW_CALL(c, Ci_JitRt_CompareBool, NULL,
+                                               lw_val(c, i->in[0]), lw_val(c, i->in[1]),
+                                               lir_imm(i->index))));
+        return;
+    }
     LirBlock *slow = lw_new_block(c);
     slow->cold = true;
-    int a = lw_reg(c, i->in[0]), b = lw_reg(c, i->in[1]);
-    int va = lw_compact_int(c, a, slow);
-    int vb = lw_compact_int(c, b, slow);
+    LirOperand va = lw_compact_int(c, i->in[0], slow);
+    LirOperand vb = lw_compact_int(c, i->in[1], slow);
     LirBlock *from[2];
     int in[2];
-    in[0] = lw_def(c, LIR_CmpSet, 2, lir_vreg(va), lir_vreg(vb));
+    in[0] = lw_def(c, LIR_CmpSet, 2, lir_vreg(lw_in_reg(c, va)), vb);
     c->cur->last->cc = (uint8_t)cond[i->index];
     from[0] = c->cur;
     c->cur = slow;
-    in[1] = lw_checked_int(c, LW_CALL(c, Ci_JitRt_CompareBool, NULL, lir_vreg(a), lir_vreg(b),
-                                      lir_imm(i->index)));
+    in[1] = lw_checked_int(c, LW_CALL(c, Ci_JitRt_CompareBool, NULL, lw_val(c, i->in[0]),
+                                      lw_val(c, i->in[1]), lir_imm(i->index)));
     lw_join(c, i, from, in, 1);
+}
+
+/* The LIR operation computing BINARY_OP OPARG exactly on two compact ints (whose
+   results fit in 61 bits), or -1. */
+static int
+lw_compact_int_op(int64_t oparg)
+{
+    switch (oparg) {
+    case NB_ADD: case NB_INPLACE_ADD: return LIR_Add;
+    case NB_SUBTRACT: case NB_INPLACE_SUBTRACT: return LIR_Sub;
+    case NB_MULTIPLY: case NB_INPLACE_MULTIPLY: return LIR_Imul;
+    case NB_AND: case NB_INPLACE_AND: return LIR_And;
+    case NB_OR: case NB_INPLACE_OR: return LIR_Or;
+    case NB_XOR: case NB_INPLACE_XOR: return LIR_Xor;
+    default: return -1;
+    }
+}
+
+/* BinaryOp: +, -, *, &, |, ^ on two compact exact ints are computed inline; the result
+   is the small-int singleton when it is one (as the interpreter's would be), else
+   PyLong_FromLongLong's. Anything else goes through Ci_JitRt_BinaryOp. */
+static void
+lw_binary_op(LwCtx *c, HirInstr *i)
+{
+    int op = lw_compact_int_op(i->index);
+    if (op < 0 || !lw_maybe_compact_ints(i)) {
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_BinaryOp, NULL, lw_val(c, i->in[0]),
+                                           lw_val(c, i->in[1]), lir_imm(i->index))));
+        return;
+    }
+    LirBlock *slow = lw_new_block(c), *big = lw_new_block(c);
+    slow->cold = true;
+    LirOperand va = lw_compact_int(c, i->in[0], slow);
+    LirOperand vb = lw_compact_int(c, i->in[1], slow);
+    LirBlock *from[3];
+    int in[3];
+    /* Two-address: the result overwrites a copy of the left operand. */
+    int v = lw_def(c, LIR_Move, 1, va, va);
+    v = lw_def(c, (LirOp)op, 2, lir_vreg(v), vb);
+    int index = lw_def(c, LIR_Add, 2, lir_vreg(v), lir_imm(_PY_NSMALLNEGINTS));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_AE, index,
+                 lir_imm(_PY_NSMALLNEGINTS + _PY_NSMALLPOSINTS), big);
+    int offset = lw_def(c, LIR_Imul, 2, lir_vreg(index), lir_imm(sizeof(PyLongObject)));
+    int base = lw_def(c, LIR_Move, 1, lir_imm((int64_t)(intptr_t)_PyLong_SMALL_INTS),
+                      lir_imm((int64_t)(intptr_t)_PyLong_SMALL_INTS));
+    in[0] = lw_def(c, LIR_Lea, 1, lir_mem(base, offset, 1, 0), lir_imm(0));
+    lw_incref(c, in[0]);
+    from[0] = c->cur;
+    c->cur = big;
+    in[1] = lw_checked(c, LW_CALL(c, PyLong_FromLongLong, NULL, lir_vreg(v)));
+    from[1] = c->cur;
+    c->cur = slow;
+    in[2] = lw_checked(c, LW_CALL(c, Ci_JitRt_BinaryOp, NULL, lw_val(c, i->in[0]),
+                                  lw_val(c, i->in[1]), lir_imm(i->index)));
+    lw_join(c, i, from, in, 2);
 }
 
 /* LoadAttr. The first way of the site's cache is tried inline when it holds a slot or an
@@ -931,8 +1033,7 @@ lw_instr(LwCtx *c, HirInstr *i)
                                   lw_val(c, in[1])));
         break;
     case HIR_BinaryOp:
-        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_BinaryOp, NULL, lw_val(c, in[0]),
-                                           lw_val(c, in[1]), lir_imm(i->index))));
+        lw_binary_op(c, i);
         break;
     case HIR_UnaryOp:
         lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_UnaryOp, NULL, lw_val(c, in[0]),

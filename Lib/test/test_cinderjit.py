@@ -113,6 +113,23 @@ def branch_on_compare(a, b):
     return taken
 
 
+def int_ops(a, b):
+    # BinaryOp, inline for one-digit exact ints; the constants take the immediate path.
+    x = a
+    x += b
+    y = a
+    y -= b
+    z = a
+    z *= b
+    return [a + b, a - b, a * b, a & b, a | b, a ^ b, x, y, z, a + 1, 1 - a, a * -3,
+            a - 5, 255 - b]
+
+
+def small_int_identity(a, b):
+    # A result in the small-int range is the cached singleton, as in the interpreter.
+    return [r is int(str(r)) for r in (a + b, a - b, a * b)]
+
+
 def truthiness(x):
     if x:
         r = "yes"
@@ -393,6 +410,19 @@ class BehaviourTests(JitTestCase):
         for a, b in [(1, 2), (2, 2), (3.0, 2), ("a", "b"), ((1, 2), (1, 3)), (None, None)]:
             self.assert_same(compare_all, a, b)
         self.assert_same(compare_all, 1, "x")
+
+    def test_int_binary_ops(self):
+        # One-digit ints compute inline, the result boxed as a small int or by
+        # PyLong_FromLongLong; results past one digit, bigger ints, bools, floats and
+        # other types take the helper.
+        values = [0, 1, -1, 2, 5, -5, -6, 250, 256, 257, 2**30 - 1, -(2**30 - 1), 2**30,
+                  -2**30, 2**40, True, False, 1.5, "s", [1]]
+        for a in values:
+            for b in values:
+                self.assert_same(int_ops, a, b)
+        for a, b in [(2, 5), (-3, 1), (250, 6), (256, 1), (-5, 0), (-5, 1), (100, 3)]:
+            self.assert_same(small_int_identity, a, b)
+        self.assertEqual(small_int_identity(2, 5), [True, True, True])
 
     def test_branch_on_compare(self):
         # One-digit ints (|x| < 2**30) compare inline; bigger ones, bools, floats and
