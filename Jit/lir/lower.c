@@ -768,6 +768,71 @@ lw_binary_op(LwCtx *c, HirInstr *i)
     lw_join(c, i, from, in, 2);
 }
 
+/* Branches to SLOW unless IDX (a C integer; an immediate is known to be in [0, 2**20])
+   indexes the first ob_size items at ITEMS of the list or tuple OBJ (a negative index
+   goes to SLOW too), then loads and increfs that item. */
+static int
+lw_load_item(LwCtx *c, int obj, int items, LirOperand idx, LirBlock *slow)
+{
+    int item;
+    int size = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyVarObject, ob_size)),
+                      lir_imm(0));
+    if (idx.kind == LIR_OPND_IMM) {
+        lw_branch_if(c, LIR_BranchCmp, LIR_CC_LE, size, idx, slow);
+        item = lw_def(c, LIR_Load64, 1,
+                      lw_mem(items, (int32_t)(idx.imm * (int64_t)sizeof(PyObject *))),
+                      lir_imm(0));
+    }
+    else {
+        lw_branch_if(c, LIR_BranchCmp, LIR_CC_AE, idx.vreg, lir_vreg(size), slow);
+        item = lw_def(c, LIR_Load64, 1, lir_mem(items, idx.vreg, 8, 0), lir_imm(0));
+    }
+    lw_incref(c, item);
+    return item;
+}
+
+/* BinarySubscr: an exact list or tuple indexed by a compact int in range, as the
+   interpreter's BINARY_SUBSCR_LIST_INT and _TUPLE_INT do it, inline; anything else
+   goes through Ci_JitRt_BinarySubscr. */
+static void
+lw_binary_subscr(LwCtx *c, HirInstr *i)
+{
+    int64_t k;
+    int known = lw_const_compact_int(i->in[1], &k);
+    if (known < 0 || (known > 0 && (k < 0 || k > 1 << 20))) {
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_BinarySubscr, NULL,
+                                           lw_val(c, i->in[0]), lw_val(c, i->in[1]))));
+        return;
+    }
+    LirBlock *slow = lw_new_block(c), *tuple = lw_new_block(c);
+    slow->cold = true;
+    LirBlock *from[3];
+    int in[3];
+    int obj = lw_reg(c, i->in[0]);
+    LirOperand idx = lw_compact_int(c, i->in[1], slow);
+    int tp = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
+                    lir_imm(0));
+    int list_type = lw_def(c, LIR_Move, 1, lir_imm((int64_t)(intptr_t)&PyList_Type),
+                           lir_imm((int64_t)(intptr_t)&PyList_Type));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tp, lir_vreg(list_type), tuple);
+    int items = lw_def(c, LIR_Load64, 1,
+                       lw_mem(obj, (int32_t)offsetof(PyListObject, ob_item)), lir_imm(0));
+    in[0] = lw_load_item(c, obj, items, idx, slow);
+    from[0] = c->cur;
+    c->cur = tuple;
+    int tuple_type = lw_def(c, LIR_Move, 1, lir_imm((int64_t)(intptr_t)&PyTuple_Type),
+                            lir_imm((int64_t)(intptr_t)&PyTuple_Type));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tp, lir_vreg(tuple_type), slow);
+    items = lw_def(c, LIR_Lea, 1, lw_mem(obj, (int32_t)offsetof(PyTupleObject, ob_item)),
+                   lir_imm(0));
+    in[1] = lw_load_item(c, obj, items, idx, slow);
+    from[1] = c->cur;
+    c->cur = slow;
+    in[2] = lw_checked(c, LW_CALL(c, Ci_JitRt_BinarySubscr, NULL, lir_vreg(obj),
+                                  lw_val(c, i->in[1])));
+    lw_join(c, i, from, in, 2);
+}
+
 /* LoadAttr. The first way of the site's cache is tried inline when it holds a slot or an
    instance value (the common monomorphic cases); anything else, and every miss, calls
    Ci_JitRt_LoadAttr, which tries the other ways and refills. The three paths meet in a
@@ -1021,8 +1086,7 @@ lw_instr(LwCtx *c, HirInstr *i)
         lw_set(c, i, c->second[in[0]->id]);
         break;
     case HIR_BinarySubscr:
-        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_BinarySubscr, NULL, lw_val(c, in[0]),
-                                           lw_val(c, in[1]))));
+        lw_binary_subscr(c, i);
         break;
     case HIR_StoreSubscr:
         lw_checked_int(c, LW_CALL(c, Ci_JitRt_StoreSubscr, NULL, lw_val(c, in[0]),

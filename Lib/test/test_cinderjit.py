@@ -130,6 +130,11 @@ def small_int_identity(a, b):
     return [r is int(str(r)) for r in (a + b, a - b, a * b)]
 
 
+def subscripts(seq, i):
+    # BinarySubscr, inline for exact lists and tuples indexed by one-digit ints.
+    return seq[i], seq[0], seq[2]
+
+
 def truthiness(x):
     if x:
         r = "yes"
@@ -423,6 +428,16 @@ class BehaviourTests(JitTestCase):
         for a, b in [(2, 5), (-3, 1), (250, 6), (256, 1), (-5, 0), (-5, 1), (100, 3)]:
             self.assert_same(small_int_identity, a, b)
         self.assertEqual(small_int_identity(2, 5), [True, True, True])
+
+    def test_subscripts(self):
+        class MyList(list):
+            def __getitem__(self, i):
+                return ("mine", i)
+        seqs = [[10, 20, 30], (10, 20, 30), [1, 2], (1,), "abc", {0: "a", 2: "b", 5: "c"},
+                MyList([1, 2, 3]), range(5)]
+        for seq in seqs:
+            for i in [0, 1, 2, 3, -1, -4, 2**30, 2**40, True, 1.0, "x"]:
+                self.assert_same(subscripts, seq, i)
 
     def test_branch_on_compare(self):
         # One-digit ints (|x| < 2**30) compare inline; bigger ones, bools, floats and
