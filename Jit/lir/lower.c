@@ -422,13 +422,29 @@ lw_join(LwCtx *c, HirInstr *i, LirBlock **from, int *in, int n)
     lw_set(c, i, r);
 }
 
+/* OBJ's type, in a register. */
+static int
+lw_type_of(LwCtx *c, int obj)
+{
+    return lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
+                  lir_imm(0));
+}
+
+/* Branches to OTHER unless the type TP is exactly TYPE. */
+static void
+lw_branch_unless_type(LwCtx *c, int tp, PyTypeObject *type, LirBlock *other)
+{
+    int want = lw_def(c, LIR_Move, 1, lir_imm((int64_t)(intptr_t)type),
+                      lir_imm((int64_t)(intptr_t)type));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tp, lir_vreg(want), other);
+}
+
 /* Branches to MISS unless the version tag of OBJ's type equals the one of the cache at
    CP's first way; returns the vreg holding the type. */
 static int
 lw_miss_unless_type_version(LwCtx *c, int obj, int cp, LirBlock *miss)
 {
-    int tp = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
-                    lir_imm(0));
+    int tp = lw_type_of(c, obj);
     int tv = lw_def(c, LIR_Load32, 1,
                     lw_mem(tp, (int32_t)offsetof(PyTypeObject, tp_version_tag)), lir_imm(0));
     int cv = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version)), lir_imm(0));
@@ -660,11 +676,7 @@ lw_compact_int(LwCtx *c, HirInstr *v, LirBlock *slow)
         return lir_imm(value);
     }
     int obj = lw_reg(c, v);
-    int tp = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
-                    lir_imm(0));
-    int want = lw_def(c, LIR_Move, 1, lir_imm((int64_t)(intptr_t)&PyLong_Type),
-                      lir_imm((int64_t)(intptr_t)&PyLong_Type));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tp, lir_vreg(want), slow);
+    lw_branch_unless_type(c, lw_type_of(c, obj), &PyLong_Type, slow);
     int size = lw_def(c, LIR_Load64, 1,
                       lw_mem(obj, (int32_t)offsetof(PyVarObject, ob_size)), lir_imm(0));
     int biased = lw_def(c, LIR_Add, 2, lir_vreg(size), lir_imm(1));
@@ -810,19 +822,14 @@ lw_binary_subscr(LwCtx *c, HirInstr *i)
     int in[3];
     int obj = lw_reg(c, i->in[0]);
     LirOperand idx = lw_compact_int(c, i->in[1], slow);
-    int tp = lw_def(c, LIR_Load64, 1, lw_mem(obj, (int32_t)offsetof(PyObject, ob_type)),
-                    lir_imm(0));
-    int list_type = lw_def(c, LIR_Move, 1, lir_imm((int64_t)(intptr_t)&PyList_Type),
-                           lir_imm((int64_t)(intptr_t)&PyList_Type));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tp, lir_vreg(list_type), tuple);
+    int tp = lw_type_of(c, obj);
+    lw_branch_unless_type(c, tp, &PyList_Type, tuple);
     int items = lw_def(c, LIR_Load64, 1,
                        lw_mem(obj, (int32_t)offsetof(PyListObject, ob_item)), lir_imm(0));
     in[0] = lw_load_item(c, obj, items, idx, slow);
     from[0] = c->cur;
     c->cur = tuple;
-    int tuple_type = lw_def(c, LIR_Move, 1, lir_imm((int64_t)(intptr_t)&PyTuple_Type),
-                            lir_imm((int64_t)(intptr_t)&PyTuple_Type));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tp, lir_vreg(tuple_type), slow);
+    lw_branch_unless_type(c, tp, &PyTuple_Type, slow);
     items = lw_def(c, LIR_Lea, 1, lw_mem(obj, (int32_t)offsetof(PyTupleObject, ob_item)),
                    lir_imm(0));
     in[1] = lw_load_item(c, obj, items, idx, slow);
@@ -923,8 +930,7 @@ lw_instr(LwCtx *c, HirInstr *i)
             break;
         }
         r = lw_reg(c, in[0]);
-        t = lw_def(c, LIR_Load64, 1, lw_mem(r, (int32_t)offsetof(PyObject, ob_type)),
-                   lir_imm(0));
+        t = lw_type_of(c, r);
         lw_guard(c, LIR_DeoptCmp, LIR_CC_NE, t, lir_imm((int64_t)(intptr_t)type),
                  LIR_DEOPT_GUARD, "GuardType");
         break;
