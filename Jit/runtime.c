@@ -460,6 +460,46 @@ Ci_JitRunFrame(PyThreadState *tstate, _PyInterpreterFrame *frame)
     return st->body(tstate, frame);
 }
 
+int
+Ci_JitResumeGenerator(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject **result)
+{
+    /* Only where the interpreter would go straight from RESUME_JIT into the body: a
+       resume after a yield or await, nothing pending for RESUME to handle, no tracer
+       and no other frame evaluator, and stack to spare. */
+    _Py_CODEUNIT *resume = frame->prev_instr + 1;
+    if (_Py_OPCODE(*resume) != RESUME_JIT || _Py_OPARG(*resume) == 0 || frame->ci_flags != 0
+        || tstate->cframe->use_tracing || tstate->interp->eval_frame != NULL
+        || tstate->recursion_remaining <= 0
+        || _Py_atomic_load_relaxed(&tstate->interp->ceval.eval_breaker)) {
+        return 0;
+    }
+    _PyCFrame *cframe = tstate->cframe;
+    frame->prev_instr = resume;
+    frame->previous = cframe->current_frame;
+    cframe->current_frame = frame;
+    tstate->recursion_remaining--;
+    PyObject *res = Ci_JitRunFrame(tstate, frame);
+    tstate->recursion_remaining++;
+    cframe->current_frame = frame->previous;
+    if (res == CI_JIT_DEOPT && _Py_OPCODE(frame->prev_instr[1]) == YIELD_VALUE) {
+        /* YIELD_VALUE, as the interpreter runs it. */
+        frame->prev_instr++;
+        res = frame->localsplus[--frame->stacktop];
+        _PyFrame_GetGenerator(frame)->gi_frame_state = FRAME_SUSPENDED;
+    }
+    else if (res == CI_JIT_DEOPT || res == CI_JIT_DEOPT_ERROR) {
+        res = _PyEval_EvalFrameDefault(tstate, frame,
+                                       res == CI_JIT_DEOPT_ERROR ? CI_JIT_THROWFLAG_DEOPT_ERROR
+                                                                 : 0);
+    }
+    else {
+        /* Returned: the body consumed its stack (RESUME_JIT's return path). */
+        frame->stacktop = frame->f_code->co_nlocalsplus;
+    }
+    *result = res;
+    return 1;
+}
+
 /* --- API for compiled code ----------------------------------------------- */
 
 /* The compiled body for a direct call of FUNC whose code's entry RESUME is at ENTRY. */

@@ -1,5 +1,6 @@
 /* The interpreter's calls into the JIT runtime (Jit/runtime.c), made by the
-   patched Python/ceval.c (RESUME, RESUME_JIT) and Python/pylifecycle.c
+   patched Python/ceval.c (RESUME, RESUME_JIT), Objects/genobject.c (resuming generators) and
+   Python/pylifecycle.c
    (startup, shutdown), and the one interpreter function compiled code calls. */
 #ifndef CINDER_JIT_HOOKS_H
 #define CINDER_JIT_HOOKS_H
@@ -32,6 +33,16 @@ int Ci_JitOnResume(PyThreadState *tstate, _PyInterpreterFrame *frame);
    compiled code must not run (tracing is on, the frame has other globals
    than the code was compiled for). */
 PyObject *Ci_JitRunFrame(PyThreadState *tstate, _PyInterpreterFrame *frame);
+
+/* Called by gen_send_ex2 (Objects/genobject.c) to resume a suspended generator or
+   coroutine FRAME, its sent value pushed, without an interpreter activation: when the
+   frame resumes at a RESUME_JIT after a yield or await and nothing the interpreter's
+   entry or RESUME would handle is pending, run its compiled body, do the YIELD_VALUE it
+   stops at (or let the interpreter finish the frame if it deopts elsewhere), store
+   what the frame yielded or returned (NULL with an exception set) in *RESULT and return
+   1. Returns 0, changing nothing, when the interpreter must run the frame. */
+int Ci_JitResumeGenerator(PyThreadState *tstate, _PyInterpreterFrame *frame,
+                          PyObject **result);
 
 /* _PyEval_EvalFrameDefault's throwflag for a frame whose compiled body left with
    CI_JIT_DEOPT_ERROR outside RESUME_JIT (a direct call between compiled functions): take

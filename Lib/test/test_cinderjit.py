@@ -3,6 +3,7 @@ two must agree on results, exceptions, tracebacks and side effects."""
 
 import copy
 import gc
+import inspect
 import signal
 import sys
 import threading
@@ -1142,6 +1143,26 @@ def gen_raises(n):
     raise KeyError(n)
 
 
+def introspecting_gen(n):
+    # What a resumed generator sees of itself and of its caller.
+    for i in range(n):
+        frame = sys._getframe()
+        yield i, frame.f_back.f_code.co_name, frame.f_lineno
+
+
+def resume_from(g):
+    return next(g)
+
+
+def gen_deopts_after_resume(items):
+    # A global that changes while suspended: the resumed body's guard fails.
+    for x in items:
+        yield GEN_FACTOR * x
+
+
+GEN_FACTOR = 2
+
+
 def drive(genfunc, *args, sends=(), throws=()):
     """Everything a generator does under next(), send() and throw() (of exceptions made by
     the callables in throws): the values it yields, what StopIteration carries and the
@@ -1248,6 +1269,49 @@ class GeneratorTests(JitTestCase):
         next(g)
         del g
         gc.collect()
+
+    def test_resumed_generator_frame(self):
+        # A resumed generator runs in its compiled body without an interpreter
+        # activation; what it and its caller see is the interpreter's.
+        def observe(genfunc):
+            g = genfunc(3)
+            seen = []
+            for step in (next, resume_from, resume_from):
+                seen.append((step(g), inspect.getgeneratorstate(g), g.gi_frame.f_lineno,
+                             g.gi_frame.f_lasti, g.gi_frame.f_back))
+            seen.append((list(g), inspect.getgeneratorstate(g)))
+            return seen
+        seen = self.assert_same_driven(introspecting_gen, observe)
+        self.assertEqual(seen[0], "ok")
+        self.assertEqual(seen[1][1][0][:2], (1, "resume_from"))
+        self.assertEqual(seen[1][1][1], inspect.GEN_SUSPENDED)
+
+    def test_generator_deopts_after_resume(self):
+        global GEN_FACTOR
+        self.compile(gen_deopts_after_resume)
+        g = gen_deopts_after_resume([1, 2, 3, 4])
+        self.assertEqual(next(g), 2)
+        GEN_FACTOR = 10
+        try:
+            self.assertEqual(list(g), [20, 30, 40])
+        finally:
+            GEN_FACTOR = 2
+
+    def test_resume_at_the_recursion_limit(self):
+        self.compile(counting_gen)
+        def nested(depth, g):
+            if depth == 0:
+                return next(g)
+            return nested(depth - 1, g)
+        g = counting_gen(3)
+        next(g)
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(100)
+        try:
+            with self.assertRaises(RecursionError):
+                nested(200, g)
+        finally:
+            sys.setrecursionlimit(limit)
 
     def test_generator_started_before_compiling(self):
         def later(n):

@@ -25,7 +25,7 @@ Cinder/Jit/codegen/%.o: $(CINDER_SRCDIR)/Jit/codegen/%.cpp cinder-config.mk
 -include $(CINDER_OBJS:.o=.d)
 
 # Upstream files that our patches make include our headers (cinder/jit_hooks.h).
-CINDER_HOOKED_OBJS = Python/ceval.o Python/pylifecycle.o
+CINDER_HOOKED_OBJS = Python/ceval.o Python/pylifecycle.o Objects/genobject.o
 $(CINDER_HOOKED_OBJS): PY_CORE_CFLAGS += $(CINDER_CFLAGS)
 $(CINDER_HOOKED_OBJS): $(CINDER_SRCDIR)/Include/cinder/jit_hooks.h $(CINDER_SRCDIR)/Jit/jit.h
 
