@@ -1,7 +1,7 @@
 /* The interpreter's calls into the JIT runtime (Jit/runtime.c), made by the
-   patched Python/ceval.c (RESUME, RESUME_JIT), Objects/genobject.c (resuming generators) and
-   Python/pylifecycle.c
-   (startup, shutdown), and the one interpreter function compiled code calls. */
+   patched Python/ceval.c (RESUME, RESUME_JIT), Objects/genobject.c (resuming
+   generators) and Python/pylifecycle.c (startup, shutdown), and the one
+   interpreter function compiled code calls. */
 #ifndef CINDER_JIT_HOOKS_H
 #define CINDER_JIT_HOOKS_H
 
