@@ -84,6 +84,15 @@ lw_def(LwCtx *c, LirOp op, int nin, LirOperand a, LirOperand b)
     return v;
 }
 
+/* lw_def for a double result. */
+static int
+lw_def_fp(LwCtx *c, LirOp op, int nin, LirOperand a, LirOperand b)
+{
+    int v = lir_def(c->f, c->cur, op, LIR_FP, nin, a, b);
+    lw_tag(c, c->cur->last);
+    return v;
+}
+
 static LirInstr *
 lw_use(LwCtx *c, LirOp op, int nin, LirOperand a, LirOperand b)
 {
@@ -741,43 +750,132 @@ lw_compact_int_op(int64_t oparg)
     }
 }
 
-/* BinaryOp: +, -, *, &, |, ^ on two compact exact ints are computed inline; the result
+/* The LIR double operation computing BINARY_OP OPARG on two floats, or -1. */
+static int
+lw_float_op(int64_t oparg)
+{
+    switch (oparg) {
+    case NB_ADD: case NB_INPLACE_ADD: return LIR_AddF;
+    case NB_SUBTRACT: case NB_INPLACE_SUBTRACT: return LIR_SubF;
+    case NB_MULTIPLY: case NB_INPLACE_MULTIPLY: return LIR_MulF;
+    case NB_TRUE_DIVIDE: case NB_INPLACE_TRUE_DIVIDE: return LIR_DivF;
+    default: return -1;
+    }
+}
+
+/* What V can be on the float path: -1 nothing (a constant neither float nor compact
+   int), 0 an exact float to check at run time, 1 a constant whose double is *VALUE (a
+   float, or a compact int, which float arithmetic converts exactly). */
+static int
+lw_float_operand(HirInstr *v, double *value)
+{
+    int64_t k;
+    int known = lw_const_compact_int(v, &k);
+    if (known > 0) {
+        *value = (double)k;
+        return 1;
+    }
+    while (hir_op_has(v->op, HF_ALIAS)) {
+        v = v->in[0];
+    }
+    if (known < 0) {
+        PyObject *o = v->param.spec == HS_OBJECT ? v->param.value.obj : NULL;
+        if (o == NULL || !PyFloat_CheckExact(o)) {
+            return -1;
+        }
+        *value = PyFloat_AS_DOUBLE(o);
+        return 1;
+    }
+    return 0;
+}
+
+/* V's double when it is an exact float (else branches to SLOW), or its constant's. */
+static int
+lw_float_value(LwCtx *c, HirInstr *v, LirBlock *slow)
+{
+    double value;
+    if (lw_float_operand(v, &value) > 0) {
+        return lw_def_fp(c, LIR_Move, 1, lir_fimm(value), lir_fimm(value));
+    }
+    int obj = lw_reg(c, v);
+    lw_branch_unless_type(c, lw_type_of(c, obj), &PyFloat_Type, slow);
+    return lw_def_fp(c, LIR_LoadF, 1, lw_mem(obj, (int32_t)offsetof(PyFloatObject, ob_fval)),
+                     lir_imm(0));
+}
+
+/* Does the float path apply to I: at least one operand may be a float at run time, no
+   constant rules it out, and no constant divisor is zero? */
+static bool
+lw_maybe_floats(HirInstr *i, int op)
+{
+    double a, b;
+    int ka = lw_float_operand(i->in[0], &a), kb = lw_float_operand(i->in[1], &b);
+    return ka >= 0 && kb >= 0 && !(ka > 0 && kb > 0) && !(op == LIR_DivF && kb > 0 && b == 0.0);
+}
+
+/* BinaryOp. +, -, *, &, |, ^ on two compact exact ints are computed inline: the result
    is the small-int singleton when it is one (as the interpreter's would be), else
-   PyLong_FromLongLong's. Anything else goes through Ci_JitRt_BinaryOp. */
+   PyLong_FromLongLong's. +, -, * and / on exact floats (or a float and a constant that
+   float arithmetic converts exactly) are computed inline too, the result boxed by
+   PyFloat_FromDouble; a zero divisor takes the helper, which raises. Anything else goes
+   through Ci_JitRt_BinaryOp. */
 static void
 lw_binary_op(LwCtx *c, HirInstr *i)
 {
-    int op = lw_compact_int_op(i->index);
-    if (op < 0 || !lw_maybe_compact_ints(i)) {
+    int iop = lw_maybe_compact_ints(i) ? lw_compact_int_op(i->index) : -1;
+    int fop = lw_float_op(i->index);
+    if (fop >= 0 && !lw_maybe_floats(i, fop)) {
+        fop = -1;
+    }
+    if (iop < 0 && fop < 0) {
         lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_BinaryOp, NULL, lw_val(c, i->in[0]),
                                            lw_val(c, i->in[1]), lir_imm(i->index))));
         return;
     }
-    LirBlock *slow = lw_new_block(c), *big = lw_new_block(c);
+    LirBlock *slow = lw_new_block(c);
     slow->cold = true;
-    LirOperand va = lw_compact_int(c, i->in[0], slow);
-    LirOperand vb = lw_compact_int(c, i->in[1], slow);
-    LirBlock *from[3];
-    int in[3];
-    /* Two-address: the result overwrites a copy of the left operand. */
-    int v = lw_def(c, LIR_Move, 1, va, va);
-    v = lw_def(c, (LirOp)op, 2, lir_vreg(v), vb);
-    int index = lw_def(c, LIR_Add, 2, lir_vreg(v), lir_imm(_PY_NSMALLNEGINTS));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_AE, index,
-                 lir_imm(_PY_NSMALLNEGINTS + _PY_NSMALLPOSINTS), big);
-    int offset = lw_def(c, LIR_Imul, 2, lir_vreg(index), lir_imm(sizeof(PyLongObject)));
-    int base = lw_def(c, LIR_Move, 1, lir_imm((int64_t)(intptr_t)_PyLong_SMALL_INTS),
-                      lir_imm((int64_t)(intptr_t)_PyLong_SMALL_INTS));
-    in[0] = lw_def(c, LIR_Lea, 1, lir_mem(base, offset, 1, 0), lir_imm(0));
-    lw_incref(c, in[0]);
-    from[0] = c->cur;
-    c->cur = big;
-    in[1] = lw_checked(c, LW_CALL(c, PyLong_FromLongLong, NULL, lir_vreg(v)));
-    from[1] = c->cur;
+    LirBlock *from[4];
+    int in[4], n = 0;
+    if (iop >= 0) {
+        LirBlock *not_ints = fop >= 0 ? lw_new_block(c) : slow, *big = lw_new_block(c);
+        LirOperand va = lw_compact_int(c, i->in[0], not_ints);
+        LirOperand vb = lw_compact_int(c, i->in[1], not_ints);
+        /* Two-address: the result overwrites a copy of the left operand. */
+        int v = lw_def(c, LIR_Move, 1, va, va);
+        v = lw_def(c, (LirOp)iop, 2, lir_vreg(v), vb);
+        int index = lw_def(c, LIR_Add, 2, lir_vreg(v), lir_imm(_PY_NSMALLNEGINTS));
+        lw_branch_if(c, LIR_BranchCmp, LIR_CC_AE, index,
+                     lir_imm(_PY_NSMALLNEGINTS + _PY_NSMALLPOSINTS), big);
+        int offset = lw_def(c, LIR_Imul, 2, lir_vreg(index), lir_imm(sizeof(PyLongObject)));
+        int base = lw_def(c, LIR_Move, 1, lir_imm((int64_t)(intptr_t)_PyLong_SMALL_INTS),
+                          lir_imm((int64_t)(intptr_t)_PyLong_SMALL_INTS));
+        in[n] = lw_def(c, LIR_Lea, 1, lir_mem(base, offset, 1, 0), lir_imm(0));
+        lw_incref(c, in[n]);
+        from[n++] = c->cur;
+        c->cur = big;
+        in[n] = lw_checked(c, LW_CALL(c, PyLong_FromLongLong, NULL, lir_vreg(v)));
+        from[n++] = c->cur;
+        c->cur = not_ints;
+    }
+    if (fop >= 0) {
+        int fa = lw_float_value(c, i->in[0], slow);
+        int fb = lw_float_value(c, i->in[1], slow);
+        if (fop == LIR_DivF) {
+            int zero = lw_def_fp(c, LIR_Move, 1, lir_fimm(0.0), lir_fimm(0.0));
+            LirBlock *nonzero = lw_new_block(c);
+            lw_tag(c, lir_cond_branch(c->f, c->cur, LIR_BranchCmpF, LIR_CC_EQ, lir_vreg(fb),
+                                      lir_vreg(zero), slow, nonzero));
+            c->cur = nonzero;
+        }
+        int r = lw_def_fp(c, LIR_Move, 1, lir_vreg(fa), lir_vreg(fa));
+        r = lw_def_fp(c, (LirOp)fop, 2, lir_vreg(r), lir_vreg(fb));
+        in[n] = lw_checked(c, LW_CALL(c, PyFloat_FromDouble, NULL, lir_vreg(r)));
+        from[n++] = c->cur;
+    }
     c->cur = slow;
-    in[2] = lw_checked(c, LW_CALL(c, Ci_JitRt_BinaryOp, NULL, lw_val(c, i->in[0]),
+    in[n] = lw_checked(c, LW_CALL(c, Ci_JitRt_BinaryOp, NULL, lw_val(c, i->in[0]),
                                   lw_val(c, i->in[1]), lir_imm(i->index)));
-    lw_join(c, i, from, in, 2);
+    lw_join(c, i, from, in, n);
 }
 
 /* Branches to SLOW unless IDX (a C integer; an immediate is known to be in [0, 2**20])

@@ -126,6 +126,18 @@ def int_ops(a, b):
             a - 5, 255 - b]
 
 
+def float_ops(a, b):
+    # BinaryOp, inline for exact floats; constants (float or int) as immediates.
+    x = a
+    x += b
+    x *= b
+    return [a + b, a - b, a * b, x, a + 1, 1.5 - a, a * 2, a * -0.5, a / 4, 2.0 / (a or 1)]
+
+
+def true_div(a, b):
+    return a / b
+
+
 def small_int_identity(a, b):
     # A result in the small-int range is the cached singleton, as in the interpreter.
     return [r is int(str(r)) for r in (a + b, a - b, a * b)]
@@ -439,6 +451,22 @@ class BehaviourTests(JitTestCase):
         for seq in seqs:
             for i in [0, 1, 2, 3, -1, -4, 2**30, 2**40, True, 1.0, "x"]:
                 self.assert_same(subscripts, seq, i)
+
+    def test_float_binary_ops(self):
+        class MyFloat(float):
+            def __add__(self, other):
+                return "mine"
+        values = [0.0, -0.0, 1.5, -2.25, 1e308, float("inf"), float("nan"), 3, 2**40,
+                  10**400, True, MyFloat(2.0), 2 + 1j, "s"]
+        # Compared by repr: a NaN result is not equal to itself.
+        for func in (float_ops, true_div):
+            twin = interpreted_twin(func)
+            self.compile(func)
+            for a in values:
+                for b in values:
+                    self.assertEqual(repr(outcome(func, a, b)), repr(outcome(twin, a, b)))
+        self.assertEqual(self.assert_same(true_div, 1.0, 0.0)[:2], ("raise", ZeroDivisionError))
+        self.assertEqual(self.assert_same(true_div, 1.0, -0.0)[:2], ("raise", ZeroDivisionError))
 
     def test_branch_on_compare(self):
         # One-digit ints (|x| < 2**30) compare inline; bigger ones, bools, floats and
