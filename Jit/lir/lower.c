@@ -702,38 +702,6 @@ lw_in_reg(LwCtx *c, LirOperand o)
     return o.kind == LIR_OPND_VREG ? o.vreg : lw_def(c, LIR_Move, 1, o, o);
 }
 
-/* CompareBool: two compact exact ints are compared inline; anything else (and any
-   error) goes through Ci_JitRt_CompareBool. */
-static void
-lw_compare_bool(LwCtx *c, HirInstr *i)
-{
-    static const LirCond cond[] = {LIR_CC_LT, LIR_CC_LE, LIR_CC_EQ,
-                                   LIR_CC_NE, LIR_CC_GT, LIR_CC_GE};
-    if (i->index < Py_LT || i->index > Py_GE) {
-        c->why = "LIR lowering: CompareBool with an unknown comparison";
-        return;
-    }
-    if (!lw_maybe_compact_ints(i)) {
-        lw_set(c, i, lw_checked_int(c, LW_CALL(c, Ci_JitRt_CompareBool, NULL,
-                                               lw_val(c, i->in[0]), lw_val(c, i->in[1]),
-                                               lir_imm(i->index))));
-        return;
-    }
-    LirBlock *slow = lw_new_block(c);
-    slow->cold = true;
-    LirOperand va = lw_compact_int(c, i->in[0], slow);
-    LirOperand vb = lw_compact_int(c, i->in[1], slow);
-    LirBlock *from[2];
-    int in[2];
-    in[0] = lw_def(c, LIR_CmpSet, 2, lir_vreg(lw_in_reg(c, va)), vb);
-    c->cur->last->cc = (uint8_t)cond[i->index];
-    from[0] = c->cur;
-    c->cur = slow;
-    in[1] = lw_checked_int(c, LW_CALL(c, Ci_JitRt_CompareBool, NULL, lw_val(c, i->in[0]),
-                                      lw_val(c, i->in[1]), lir_imm(i->index)));
-    lw_join(c, i, from, in, 1);
-}
-
 /* The LIR operation computing BINARY_OP OPARG exactly on two compact ints (whose
    results fit in 61 bits), or -1. */
 static int
@@ -875,6 +843,52 @@ lw_binary_op(LwCtx *c, HirInstr *i)
     c->cur = slow;
     in[n] = lw_checked(c, LW_CALL(c, Ci_JitRt_BinaryOp, NULL, lw_val(c, i->in[0]),
                                   lw_val(c, i->in[1]), lir_imm(i->index)));
+    lw_join(c, i, from, in, n);
+}
+
+/* CompareBool. Two compact exact ints, or two exact floats (or a float and a constant
+   that float arithmetic converts exactly), are compared inline, with C's comparisons of
+   doubles, which are Python's (NaN is unordered, and only != holds); anything else
+   (and any error) goes through Ci_JitRt_CompareBool. */
+static void
+lw_compare_bool(LwCtx *c, HirInstr *i)
+{
+    static const LirCond cond[] = {LIR_CC_LT, LIR_CC_LE, LIR_CC_EQ,
+                                   LIR_CC_NE, LIR_CC_GT, LIR_CC_GE};
+    if (i->index < Py_LT || i->index > Py_GE) {
+        c->why = "LIR lowering: CompareBool with an unknown comparison";
+        return;
+    }
+    bool ints = lw_maybe_compact_ints(i), floats = lw_maybe_floats(i, LIR_CmpSetF);
+    if (!ints && !floats) {
+        lw_set(c, i, lw_checked_int(c, LW_CALL(c, Ci_JitRt_CompareBool, NULL,
+                                               lw_val(c, i->in[0]), lw_val(c, i->in[1]),
+                                               lir_imm(i->index))));
+        return;
+    }
+    LirBlock *slow = lw_new_block(c);
+    slow->cold = true;
+    LirBlock *from[3];
+    int in[3], n = 0;
+    if (ints) {
+        LirBlock *not_ints = floats ? lw_new_block(c) : slow;
+        LirOperand va = lw_compact_int(c, i->in[0], not_ints);
+        LirOperand vb = lw_compact_int(c, i->in[1], not_ints);
+        in[n] = lw_def(c, LIR_CmpSet, 2, lir_vreg(lw_in_reg(c, va)), vb);
+        c->cur->last->cc = (uint8_t)cond[i->index];
+        from[n++] = c->cur;
+        c->cur = not_ints;
+    }
+    if (floats) {
+        int fa = lw_float_value(c, i->in[0], slow);
+        int fb = lw_float_value(c, i->in[1], slow);
+        in[n] = lw_def(c, LIR_CmpSetF, 2, lir_vreg(fa), lir_vreg(fb));
+        c->cur->last->cc = (uint8_t)cond[i->index];
+        from[n++] = c->cur;
+    }
+    c->cur = slow;
+    in[n] = lw_checked_int(c, LW_CALL(c, Ci_JitRt_CompareBool, NULL, lw_val(c, i->in[0]),
+                                      lw_val(c, i->in[1]), lir_imm(i->index)));
     lw_join(c, i, from, in, n);
 }
 

@@ -471,11 +471,18 @@ class BehaviourTests(JitTestCase):
     def test_branch_on_compare(self):
         # One-digit ints (|x| < 2**30) compare inline; bigger ones, bools, floats and
         # other types take the helper.
+        # Exact floats compare inline too, NaN included; float subclasses and mixed
+        # types take the helper.
+        class MyFloat(float):
+            def __lt__(self, other):
+                return True
         values = [0, 1, -1, 7, 2**30 - 1, -(2**30 - 1), 2**30, -2**30, 2**40, True, 1.0,
-                  -0.0, "x", None]
+                  -0.0, 2.5, -3.5, 1e300, float("inf"), float("nan"), 2.0**30,
+                  MyFloat(1.0), "x", None]
         for a in values:
             for b in values:
                 self.assert_same(branch_on_compare, a, b)
+        self.assertEqual(branch_on_compare(float("nan"), float("nan")), ["!="])
 
     def test_truthiness(self):
         for x in [0, 1, "", "s", [], [0], None, 0.0, True, False]:
