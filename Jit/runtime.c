@@ -7,6 +7,7 @@
 #include "cinder/jit_hooks.h"
 #include "Jit/jit_list.h"
 #include "Jit/jit_options.h"
+#include "Jit/rt/helpers.h"
 #include "pycore_atomic.h"
 #include "pycore_code.h"
 #include "pycore_interp.h"
@@ -456,6 +457,11 @@ Ci_JitRunFrame(PyThreadState *tstate, _PyInterpreterFrame *frame)
                 || frame->f_builtins != st->builtins))) {
         rt.deopts[CI_JIT_DEOPT_NOT_ENTERED]++;
         return CI_JIT_DEOPT;
+    }
+    /* Later calls from C enter the body directly. */
+    if (frame->f_func->vectorcall == _PyFunction_Vectorcall
+        && frame->f_code->_co_firsttraceable == 0) {
+        frame->f_func->vectorcall = Ci_JitRt_Vectorcall;
     }
     return st->body(tstate, frame);
 }

@@ -804,8 +804,8 @@ rt_enter_compiled(PyThreadState *tstate, PyFunctionObject *func, PyObject **args
 /* The end of a call that rt_enter_compiled began, after the body returned RES on FRAME:
    unlink and pop the frame, after letting the interpreter finish it if the body
    deopted. Returns the call's result. */
-static PyObject *
-rt_leave_compiled(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *res)
+PyObject *
+Ci_JitRt_CallLeave(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *res)
 {
     _Py_LeaveRecursiveCallTstate(tstate);
     tstate->cframe->current_frame = frame->previous;
@@ -868,9 +868,29 @@ Ci_JitRt_CallEnter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
 }
 
 PyObject *
-Ci_JitRt_CallLeave(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *res)
+Ci_JitRt_Vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                    PyObject *kwnames)
 {
-    return rt_leave_compiled(tstate, frame, res);
+    PyThreadState *tstate = _PyThreadState_GET();
+    PyFunctionObject *func = (PyFunctionObject *)callable;
+    CiJitBody body = ci_jit_direct_entry(tstate, func);
+    if (body == NULL) {
+        return _PyFunction_Vectorcall(callable, args, nargsf, kwnames);
+    }
+    /* The references _PyEval_Vector would take: the frame owns them. */
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    Py_ssize_t total = nargs + (kwnames != NULL ? PyTuple_GET_SIZE(kwnames) : 0);
+    Py_INCREF(func);
+    for (Py_ssize_t k = 0; k < total; k++) {
+        Py_INCREF(args[k]);
+    }
+    bool pushed;
+    _PyInterpreterFrame *frame =
+        rt_enter_compiled(tstate, func, (PyObject **)args, nargs, kwnames, false, &pushed);
+    if (frame == NULL) {
+        return NULL;
+    }
+    return Ci_JitRt_CallLeave(tstate, frame, body(tstate, frame));
 }
 
 PyObject *
@@ -1115,7 +1135,7 @@ Ci_JitRt_CallAwaited(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
             bool pushed;
             _PyInterpreterFrame *frame =
                 rt_enter_compiled(tstate, func, args, npos, kwnames, true, &pushed);
-            res = frame ? rt_leave_compiled(tstate, frame, body(tstate, frame)) : NULL;
+            res = frame ? Ci_JitRt_CallLeave(tstate, frame, body(tstate, frame)) : NULL;
             in_body = pushed;
             if (pushed) {
                 res = Ci_EagerAwait_Finish(tstate, res);
@@ -1135,7 +1155,7 @@ Ci_JitRt_CallAwaited(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
     PyObject *res = call.second;
     if (call.first != NULL) {
         _PyInterpreterFrame *frame = (_PyInterpreterFrame *)call.second;
-        res = rt_leave_compiled(tstate, frame, ((CiJitBody)call.first)(tstate, frame));
+        res = Ci_JitRt_CallLeave(tstate, frame, ((CiJitBody)call.first)(tstate, frame));
     }
     return (CiJitPair){res, (PyObject *)(intptr_t)(res ? CI_AWAIT_LAZY : CI_AWAIT_ERROR)};
 }

@@ -85,6 +85,13 @@ CiJitPair Ci_JitRt_CallEnter(PyThreadState *tstate, PyObject **stack, Py_ssize_t
 PyObject *Ci_JitRt_CallLeave(PyThreadState *tstate, _PyInterpreterFrame *frame,
                              PyObject *res);
 
+/* The vectorcall of a function whose code has a compiled body (Ci_JitRunFrame installs
+   it): a call from C runs the body directly, as a call from compiled code does, instead
+   of through _PyEval_Vector and an interpreter activation; when the body may not run
+   (tracing, the JIT disabled, other globals, a new __code__), _PyFunction_Vectorcall. */
+PyObject *Ci_JitRt_Vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                              PyObject *kwnames);
+
 /* FOR_ITER: the next item; NULL when the iterator is exhausted (StopIteration is
    cleared) or on error (exception set). */
 PyObject *Ci_JitRt_ForIterNext(PyObject *iter);

@@ -148,6 +148,32 @@ def subscripts(seq, i):
     return seq[i], seq[0], seq[2]
 
 
+def c_callback(x, y=2, *, z=3):
+    if x is None:
+        raise ValueError("no x")
+    return x * y + z
+
+
+class Built:
+    def __init__(self, a, b=1):
+        self.total = a + b
+
+
+def called_from_c(n):
+    # Calls that C code makes (map, sorted's key, partial with keywords, type() calling
+    # __init__), many times each.
+    import functools
+    values = list(range(n))
+    return (list(map(c_callback, values)), sorted(values, key=c_callback),
+            list(map(functools.partial(c_callback, z=7), values)),
+            [Built(v).total for v in values], [Built(v, b=v).total for v in values],
+            list(map(c_callback, values, values)))
+
+
+def raises_from_c():
+    return list(map(c_callback, [1, None]))
+
+
 def truthiness(x):
     if x:
         r = "yes"
@@ -467,6 +493,25 @@ class BehaviourTests(JitTestCase):
                     self.assertEqual(repr(outcome(func, a, b)), repr(outcome(twin, a, b)))
         self.assertEqual(self.assert_same(true_div, 1.0, 0.0)[:2], ("raise", ZeroDivisionError))
         self.assertEqual(self.assert_same(true_div, 1.0, -0.0)[:2], ("raise", ZeroDivisionError))
+
+    def test_calls_from_c(self):
+        # Once a compiled function has run, calls from C enter its body directly.
+        global c_callback
+        compiled_callback, compiled_init = c_callback, Built.__init__
+        self.compile(compiled_callback)
+        self.compile(compiled_init)
+        actual = [outcome(called_from_c, 10), outcome(raises_from_c),
+                  outcome(called_from_c, 10)]
+        try:
+            c_callback = interpreted_twin(compiled_callback)
+            Built.__init__ = interpreted_twin(compiled_init)
+            expected = [outcome(called_from_c, 10), outcome(raises_from_c),
+                        outcome(called_from_c, 10)]
+        finally:
+            c_callback, Built.__init__ = compiled_callback, compiled_init
+        self.assertEqual(actual, expected)
+        self.assertEqual(actual[0][1][0], [3 + 2 * v for v in range(10)])
+        self.assertEqual(actual[1][:3], ("raise", ValueError, "no x"))
 
     def test_branch_on_compare(self):
         # One-digit ints (|x| < 2**30) compare inline; bigger ones, bools, floats and
