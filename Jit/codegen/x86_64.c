@@ -2,11 +2,13 @@
    shim (asm.h): frame, every LIR instruction, calls, out-of-line deopt exits. */
 
 #include "Python.h"
+#include "pycore_dict.h"
 #include "pycore_frame.h"
 
 #include "Jit/codegen/x86_64.h"
 #include "Jit/codegen/asm.h"
 #include "Jit/runtime.h"
+#include "Jit/rt/helpers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,8 @@ typedef struct CgCtx {
     LirInstr **stubs; /* instructions with a deopt exit, and their labels */
     int *stub_labels;
     int nstubs, stubs_cap;
+    struct CgLookup *lookups; /* cached lookups' out-of-line parts */
+    int nlookups, lookups_cap;
     const char *why;
 } CgCtx;
 
@@ -642,6 +646,212 @@ cg_stub_label(CgCtx *c, LirInstr *i)
     return label;
 }
 
+/* -- Cached lookups ----------------------------------------------------------------------
+
+   LoadGlobalCached and LoadAttrCached read way 0 of the site's CiJitSiteCache inline, for
+   its most common kind (a globals entry; a __slots__ member), with r10 holding the cache
+   and r11 the value found:
+
+       LoadGlobalCached                          LoadAttrCached (object in O)
+       r10 = cache; r11 = frame ([rbp - 8])      r10 = cache; r11 = O->ob_type
+       globals' keys version == way0.version?    r11->tp_version_tag == way0.version?
+       way0.kind == GLOBAL_MODULE? else OTHER    r11 = way0.index; kind == SLOT? else OTHER
+     back:                                      r11 = [O + r11]; NULL? slow
+       r11 = *way0.value; NULL? slow            back:
+       Py_INCREF(r11); out = r11                  Py_INCREF(r11); out = r11
+     done:                                      done:
+
+   Out of line, after the body: OTHER tries way 0's second kind (a builtins entry, whose
+   keys version must match too; an instance value) and jumps back with r11 set; SLOW
+   calls the helper (which tries the other ways, refills and does the generic lookup),
+   puts its result in out and jumps to done. The instructions count as calls for the
+   allocator, so the helper may clobber any caller-saved register. */
+
+typedef struct CgLookup {
+    LirInstr *i;
+    int obj;                /* LoadAttrCached: the register holding the object */
+    int other, slow, back, done;
+} CgLookup;
+
+static void
+cg_incref_reg(CgCtx *c, int reg)
+{
+#ifdef Py_IMMORTAL_INSTANCES
+    int skip = ci_asm_new_label(c->a);
+    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 4),
+             ci_asm_imm(0));
+    ci_asm_jcc(c->a, CI_CC_L, skip);
+#endif
+    cg_emit2(c, CI_ASM_add, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 8),
+             ci_asm_imm(1));
+#ifdef Py_IMMORTAL_INSTANCES
+    ci_asm_bind(c->a, skip);
+#endif
+}
+
+#define CG_WAY0(field) ((int32_t)offsetof(CiJitSiteCache, way[0].field))
+
+static CgLookup *
+cg_new_lookup(CgCtx *c, LirInstr *i)
+{
+    if (c->nlookups == c->lookups_cap) {
+        c->lookups_cap = c->lookups_cap ? c->lookups_cap * 2 : 16;
+        c->lookups = realloc(c->lookups, sizeof(CgLookup) * c->lookups_cap);
+    }
+    CgLookup *l = &c->lookups[c->nlookups++];
+    l->i = i;
+    l->obj = -1;
+    l->other = ci_asm_new_label(c->a);
+    l->slow = ci_asm_new_label(c->a);
+    l->back = ci_asm_new_label(c->a);
+    l->done = ci_asm_new_label(c->a);
+    return l;
+}
+
+/* r11 = the keys version of the frame's dict at FIELD (f_globals or f_builtins). */
+static void
+cg_frame_dict_version(CgCtx *c, int32_t field)
+{
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+             ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(CG_R11, -1, 1, field, 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+             ci_asm_mem(CG_R11, -1, 1, offsetof(PyDictObject, ma_keys), 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
+             ci_asm_mem(CG_R11, -1, 1, offsetof(PyDictKeysObject, dk_version), 4));
+}
+
+/* Fails to SLOW unless [r10 + FIELD] (a 32-bit cache field) equals r11d; then checks
+   way 0's kind against KIND, going to OTHER when it differs. */
+static void
+cg_lookup_way0(CgCtx *c, const CgLookup *l, int32_t version_field, int kind)
+{
+    cg_emit2(c, CI_ASM_cmp, ci_asm_reg(CG_R11, 4), ci_asm_mem(CG_R10, -1, 1, version_field, 4));
+    ci_asm_jcc(c->a, CI_CC_NE, l->slow);
+    if (kind >= 0) {
+        cg_emit2(c, CI_ASM_cmp, ci_asm_mem(CG_R10, -1, 1, CG_WAY0(kind), 4), ci_asm_imm(kind));
+        ci_asm_jcc(c->a, CI_CC_NE, l->other);
+    }
+}
+
+/* The end of the inline path: r11 is the value found, NULL when the way misses. */
+static void
+cg_lookup_found(CgCtx *c, const CgLookup *l)
+{
+    cg_emit2(c, CI_ASM_test, ci_asm_reg(CG_R11, 8), ci_asm_reg(CG_R11, 8));
+    ci_asm_jcc(c->a, CI_CC_E, l->slow);
+}
+
+static void
+cg_lookup_finish(CgCtx *c, const CgLookup *l)
+{
+    cg_incref_reg(c, CG_R11);
+    cg_out_store(c, &l->i->out[0], CG_R11);
+    ci_asm_bind(c->a, l->done);
+}
+
+static void
+cg_load_global_cached(CgCtx *c, LirInstr *i)
+{
+    CgLookup *l = cg_new_lookup(c, i);
+    cg_load_imm(c, CG_R10, i->in[1].imm);
+    cg_frame_dict_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_globals));
+    cg_lookup_way0(c, l, CG_WAY0(version), HIR_CACHE_GLOBAL_MODULE);
+    ci_asm_bind(c->a, l->back);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(value), 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(CG_R11, -1, 1, 0, 8));
+    cg_lookup_found(c, l);
+    cg_lookup_finish(c, l);
+}
+
+static void
+cg_load_attr_cached(CgCtx *c, LirInstr *i)
+{
+    const LirOperand *obj = &i->in[0], *out = &i->out[0];
+    CgLookup *l = cg_new_lookup(c, i);
+    if (obj->loc.kind == LIR_LOC_REG) {
+        l->obj = obj->loc.index;
+    }
+    else if (out->loc.kind == LIR_LOC_REG) {
+        /* out's register holds nothing live here: the object is its only input */
+        l->obj = out->loc.index;
+        cg_copy(c, out->loc, obj->loc);
+    }
+    else {
+        /* no register for the object: the helper alone */
+        cg_emit1(c, CI_ASM_jmp, ci_asm_label(l->slow));
+        ci_asm_bind(c->a, l->done);
+        l->other = l->back = -1;
+        return;
+    }
+    cg_load_imm(c, CG_R10, i->in[2].imm);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+             ci_asm_mem(l->obj, -1, 1, offsetof(PyObject, ob_type), 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
+             ci_asm_mem(CG_R11, -1, 1, offsetof(PyTypeObject, tp_version_tag), 4));
+    cg_emit2(c, CI_ASM_cmp, ci_asm_reg(CG_R11, 4),
+             ci_asm_mem(CG_R10, -1, 1, CG_WAY0(version), 4));
+    ci_asm_jcc(c->a, CI_CC_NE, l->slow);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(index), 4));
+    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(CG_R10, -1, 1, CG_WAY0(kind), 4),
+             ci_asm_imm(HIR_CACHE_SLOT));
+    ci_asm_jcc(c->a, CI_CC_NE, l->other);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(l->obj, CG_R11, 1, 0, 8));
+    cg_lookup_found(c, l);
+    ci_asm_bind(c->a, l->back);
+    cg_lookup_finish(c, l);
+}
+
+/* OTHER and SLOW of lookup L, after the body. */
+static void
+cg_lookup_out_of_line(CgCtx *c, const CgLookup *l)
+{
+    LirInstr *i = l->i;
+    if (l->other >= 0) {
+        ci_asm_bind(c->a, l->other);
+        if (i->op == LIR_LoadGlobalCached) {
+            cg_emit2(c, CI_ASM_cmp, ci_asm_mem(CG_R10, -1, 1, CG_WAY0(kind), 4),
+                     ci_asm_imm(HIR_CACHE_GLOBAL_BUILTIN));
+            ci_asm_jcc(c->a, CI_CC_NE, l->slow);
+            cg_frame_dict_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_builtins));
+            cg_lookup_way0(c, l, CG_WAY0(version2), -1);
+        }
+        else {
+            /* an instance value: values[index] of the array before the object */
+            cg_emit2(c, CI_ASM_cmp, ci_asm_mem(CG_R10, -1, 1, CG_WAY0(kind), 4),
+                     ci_asm_imm(HIR_CACHE_INSTANCE_VALUE));
+            ci_asm_jcc(c->a, CI_CC_NE, l->slow);
+            cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8),
+                     ci_asm_mem(l->obj, -1, 1, -4 * (int32_t)sizeof(PyObject *), 8));
+            cg_emit2(c, CI_ASM_test, ci_asm_reg(CG_R10, 8), ci_asm_reg(CG_R10, 8));
+            ci_asm_jcc(c->a, CI_CC_E, l->slow);
+            cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+                     ci_asm_mem(CG_R10, CG_R11, 8, offsetof(PyDictValues, values), 8));
+            cg_lookup_found(c, l);
+        }
+        cg_emit1(c, CI_ASM_jmp, ci_asm_label(l->back));
+    }
+    ci_asm_bind(c->a, l->slow);
+    void *fn;
+    if (i->op == LIR_LoadGlobalCached) {
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8),
+                 ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
+        cg_load_imm(c, LIR_RSI, i->in[0].imm);
+        cg_load_imm(c, LIR_RDX, i->in[1].imm);
+        fn = (void *)Ci_JitRt_LoadGlobal;
+    }
+    else {
+        cg_copy(c, lir_loc_reg(LIR_RDI), i->in[0].loc);
+        cg_load_imm(c, LIR_RSI, i->in[1].imm);
+        cg_load_imm(c, LIR_RDX, i->in[2].imm);
+        fn = (void *)Ci_JitRt_LoadAttr;
+    }
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8), ci_asm_imm((int64_t)(intptr_t)fn));
+    cg_emit1(c, CI_ASM_call, ci_asm_reg(LIR_RAX, 8));
+    cg_out_store(c, &i->out[0], LIR_RAX);
+    cg_emit1(c, CI_ASM_jmp, ci_asm_label(l->done));
+}
+
 /* Jumps to T_TRUE when XCC holds (with PARITY as cg_fcompare), else to T_FALSE, falling
    through to the block laid out next when possible. */
 /* -- Layout ------------------------------------------------------------------------------
@@ -718,23 +928,19 @@ static void
 cg_refcount(CgCtx *c, LirInstr *i, LirBlock *next)
 {
     int r = cg_gp_in(c, &i->in[0], CG_R11);
+    if (i->op == LIR_Incref) {
+        cg_incref_reg(c, r);
+        return;
+    }
     CiAsmOperand count = ci_asm_mem(r, -1, 1, (int32_t)offsetof(PyObject, ob_refcnt), 8);
-    bool decref = i->op == LIR_BranchDecref;
-    int skip = -1;
 #ifdef Py_IMMORTAL_INSTANCES
     CiAsmOperand low = count;
     low.size = 4;
     cg_emit2(c, CI_ASM_cmp, low, ci_asm_imm(0));
-    skip = decref ? cg_label(c, i->targets[1]) : ci_asm_new_label(c->a);
-    ci_asm_jcc(c->a, CI_CC_L, skip);
+    ci_asm_jcc(c->a, CI_CC_L, cg_label(c, i->targets[1]));
 #endif
-    cg_emit2(c, decref ? CI_ASM_sub : CI_ASM_add, count, ci_asm_imm(1));
-    if (decref) {
-        cg_branch(c, CI_CC_E, 0, i->targets[0], i->targets[1], next);
-    }
-    else if (skip >= 0) {
-        ci_asm_bind(c->a, skip);
-    }
+    cg_emit2(c, CI_ASM_sub, count, ci_asm_imm(1));
+    cg_branch(c, CI_CC_E, 0, i->targets[0], i->targets[1], next);
 }
 
 static void
@@ -787,6 +993,12 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
         break;
     case LIR_Call:
         cg_call(c, i);
+        break;
+    case LIR_LoadGlobalCached:
+        cg_load_global_cached(c, i);
+        break;
+    case LIR_LoadAttrCached:
+        cg_load_attr_cached(c, i);
         break;
     case LIR_DeoptCmp:
     case LIR_DeoptTest:
@@ -1075,6 +1287,9 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
         }
     }
     cg_epilogue(&c);
+    for (int k = 0; k < c.nlookups && c.why == NULL; k++) {
+        cg_lookup_out_of_line(&c, &c.lookups[k]);
+    }
     for (int k = 0; k < c.nstubs && c.why == NULL; k++) {
         cg_stub(&c, c.stubs[k], c.stub_labels[k]);
     }
@@ -1098,6 +1313,7 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
     free(layout);
     free(c.stubs);
     free(c.stub_labels);
+    free(c.lookups);
     if (c.why != NULL) {
         *why = c.why;
         return -1;

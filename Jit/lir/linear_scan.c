@@ -52,10 +52,11 @@
      1. every operand gets the location of the child covering its position;
      2. where consecutive children of a vreg meet inside a block and the value is live,
         a ParMove at that gap copies it;
-     3. on each edge p -> s, the live-in vregs of s and the phis of s are moved from
-        their location at the end of p to their location at the start of s. Critical
-        edges were split first, so the ParMove goes before the branch of p (p has one
-        successor) or at the top of s (s has one predecessor). Phis then disappear.
+     3. on each edge p -> s, the live-in vregs of s that were split and the phis of s
+        are moved from their location at the end of p to their location at the start
+        of s: a ParMove before the branch of p (p has one successor), at the top of s
+        (s has one predecessor), or else in a new block on the edge, laid out after p.
+        Phis then disappear.
 
    Requirements for the code generator (x86_64.c):
    1. Any operand may be in a spill slot: uses and deopt values are never forced into a
@@ -686,40 +687,7 @@ ls_walk(LsCtx *c)
     }
 }
 
-/* -- Building: order, critical edges, liveness, intervals ------------------------------ */
-
-static void
-ls_split_critical_edges(LsCtx *c)
-{
-    LirFunc *f = c->f;
-    lir_func_compute_preds(f);
-    int n = f->nblocks;
-    for (int k = 0; k < n; k++) {
-        LirBlock *b = f->blocks[k];
-        int nsucc;
-        lir_block_succ(b, 0, &nsucc);
-        if (nsucc < 2) {
-            continue;
-        }
-        for (int s = 0; s < nsucc; s++) {
-            LirBlock *t = b->last->targets[s];
-            if (t->npreds < 2) {
-                continue;
-            }
-            LirBlock *mid = lir_block_new(f);
-            lir_branch(f, mid, t);
-            b->last->targets[s] = mid;
-            for (LirInstr *i = t->first; i && i->op == LIR_Phi; i = i->next) {
-                for (int p = 0; p < i->nin; p++) {
-                    if (i->targets[p] == b) {
-                        i->targets[p] = mid;
-                    }
-                }
-            }
-        }
-    }
-    lir_func_compute_preds(f);
-}
+/* -- Building: order, liveness, intervals ------------------------------ */
 
 static void
 ls_set_bit(uint64_t *set, int v)
@@ -906,7 +874,7 @@ ls_build_intervals(LsCtx *c)
                 ls_add_range(c, it, from, pos + 2);
                 ls_add_use(c, it, pos + 1);
             }
-            if (i->op == LIR_Call) {
+            if (lir_op_has(i->op, LF_CALL)) {
                 for (int r = 0; r < LIR_NUM_REGS; r++) {
                     if (ls_caller_saved(r)) {
                         if (c->fixed[r] == NULL) {
@@ -1022,6 +990,32 @@ ls_insert_moves(LsCtx *c, LsMoves *m, LirInstr *before, LirBlock *at_end)
     m->n = 0;
 }
 
+/* Puts the blocks made for critical edges (MIDS: pairs of the edge's source and the new
+   block, by source order) right after their source, and renumbers the layout. */
+static void
+ls_place_edge_blocks(LsCtx *c, LirBlock **mids, int nmids)
+{
+    LirFunc *f = c->f;
+    if (nmids == 0) {
+        return;
+    }
+    LirBlock **blocks = lir_alloc(f, sizeof(LirBlock *) * (size_t)f->nblocks);
+    int n = 0, m = 0;
+    for (int k = 0; k < c->nblocks; k++) {
+        blocks[n++] = c->order[k];
+        while (m < nmids && mids[m] == c->order[k]) {
+            blocks[n++] = mids[m + 1];
+            m += 2;
+        }
+    }
+    for (int k = 0; k < n; k++) {
+        blocks[k]->order = k;
+    }
+    memcpy(f->blocks, blocks, sizeof(LirBlock *) * (size_t)n);
+    f->nblocks = n;
+    lir_func_compute_preds(f);
+}
+
 static void
 ls_resolve(LsCtx *c)
 {
@@ -1068,7 +1062,16 @@ ls_resolve(LsCtx *c)
         ls_insert_moves(c, &at[k], c->linear[k], NULL);
     }
     LsMoves m = {0};
-    /* 3. Edges: live-in values and phis. */
+    /* 3. Edges: live-in values and phis. Only a vreg that was split can be in different
+       places at the two ends of an edge. */
+    uint64_t *split = lir_alloc(f, sizeof(uint64_t) * c->words);
+    for (int v = 0; v < f->nvregs; v++) {
+        if (c->vi[v] != NULL && c->vi[v]->next_child != NULL) {
+            ls_set_bit(split, v);
+        }
+    }
+    LirBlock **mids = lir_alloc(f, sizeof(LirBlock *) * (size_t)(2 * c->nblocks + 1));
+    int nmids = 0;
     for (int k = 0; k < c->nblocks; k++) {
         LirBlock *p = c->order[k];
         int nsucc;
@@ -1076,9 +1079,12 @@ ls_resolve(LsCtx *c)
         for (int s = 0; s < nsucc; s++) {
             LirBlock *t = p->last->targets[s];
             int pend = c->bto[k] - 1, tstart = c->bfrom[t->order];
-            int v;
-            LS_FOR_EACH_BIT(&c->live_in[t->order * c->words], c->words, v) {
-                ls_moves_add(c, &m, v, ls_loc_at(c, v, tstart), v, ls_loc_at(c, v, pend));
+            const uint64_t *live = &c->live_in[t->order * c->words];
+            for (int w = 0; w < c->words; w++) {
+                for (uint64_t bits = live[w] & split[w]; bits != 0; bits &= bits - 1) {
+                    int v = w * 64 + __builtin_ctzll(bits);
+                    ls_moves_add(c, &m, v, ls_loc_at(c, v, tstart), v, ls_loc_at(c, v, pend));
+                }
             }
             for (LirInstr *i = t->first; i && i->op == LIR_Phi; i = i->next) {
                 for (int j = 0; j < i->nin; j++) {
@@ -1093,18 +1099,32 @@ ls_resolve(LsCtx *c)
                     }
                 }
             }
+            if (m.n == 0) {
+                continue;
+            }
             if (nsucc == 1) {
                 ls_insert_moves(c, &m, p->last, NULL);
             }
-            else {
+            else if (t->npreds == 1) {
                 LirInstr *first = t->first;
                 while (first && first->op == LIR_Phi) {
                     first = first->next;
                 }
                 ls_insert_moves(c, &m, first, t);
             }
+            else {
+                /* A critical edge: the moves get a block of their own, laid out after P. */
+                LirBlock *mid = lir_block_new(f);
+                mid->cold = p->cold || t->cold;
+                ls_insert_moves(c, &m, NULL, mid);
+                lir_branch(f, mid, t);
+                p->last->targets[s] = mid;
+                mids[nmids++] = p;
+                mids[nmids++] = mid;
+            }
         }
     }
+    ls_place_edge_blocks(c, mids, nmids);
     for (int k = 0; k < c->nblocks; k++) {
         LirBlock *b = c->order[k];
         while (b->first && b->first->op == LIR_Phi) {
@@ -1127,7 +1147,7 @@ lir_regalloc(LirFunc *f, char *err, size_t errlen)
         snprintf(err, errlen, "already allocated");
         return -1;
     }
-    ls_split_critical_edges(&c);
+    lir_func_compute_preds(f);
     c.order = lir_alloc(f, sizeof(LirBlock *) * f->nblocks);
     c.nblocks = lir_func_rpo(f, c.order);
     /* Unreachable blocks are dropped: nothing can branch to them. */

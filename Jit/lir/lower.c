@@ -461,50 +461,24 @@ lw_miss_unless_type_version(LwCtx *c, int obj, int cp, LirBlock *miss)
     return tp;
 }
 
-/* Branches to MISS unless the keys version of the frame's dict at FRAME_FIELD equals the
-   cached one at [CP + CACHED]. */
-static void
-lw_miss_unless_keys_version(LwCtx *c, int32_t frame_field, int cp, int32_t cached,
-                            LirBlock *miss)
-{
-    int d = lw_def(c, LIR_Load64, 1, lw_mem(c->frame, frame_field), lir_imm(0));
-    int keys = lw_def(c, LIR_Load64, 1, lw_mem(d, (int32_t)offsetof(PyDictObject, ma_keys)),
-                      lir_imm(0));
-    int ver = lw_def(c, LIR_Load32, 1,
-                     lw_mem(keys, (int32_t)offsetof(PyDictKeysObject, dk_version)),
-                     lir_imm(0));
-    int cv = lw_def(c, LIR_Load32, 1, lw_mem(cp, cached), lir_imm(0));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, ver, lir_vreg(cv), miss);
-}
-
-/* LoadGlobal: the site's cache inline (a globals or builtins entry whose keys versions
-   still hold), else Ci_JitRt_LoadGlobal. */
+/* LoadGlobal and LoadAttr: one instruction each, which the code generator expands into
+   the site's first cache way inline and the helper out of line. */
 static void
 lw_load_global(LwCtx *c, HirInstr *i)
 {
-    LirOperand cache = lw_cache(c, i);
-    LirBlock *slow = lw_new_block(c), *hit = lw_new_block(c);
-    slow->cold = true;
-    int cp = lw_def(c, LIR_Move, 1, cache, cache);
-    lw_miss_unless_keys_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_globals), cp,
-                                LW_WAY0(version), slow);
-    int kind = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(kind)), lir_imm(0));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_EQ, kind, lir_imm(HIR_CACHE_GLOBAL_MODULE), hit);
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_GLOBAL_BUILTIN), slow);
-    lw_miss_unless_keys_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_builtins), cp,
-                                LW_WAY0(version2), slow);
-    lw_tag(c, lir_branch(c->f, c->cur, hit));
-    c->cur = hit;
-    int addr = lw_def(c, LIR_Load64, 1, lw_mem(cp, LW_WAY0(value)), lir_imm(0));
-    int v = lw_def(c, LIR_Load64, 1, lw_mem(addr, 0), lir_imm(0));
-    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, v, lir_vreg(v), slow);
-    lw_incref(c, v);
-    LirBlock *from[2] = {c->cur};
-    int in[2] = {v};
-    c->cur = slow;
-    in[1] = lw_checked(c, LW_CALL(c, Ci_JitRt_LoadGlobal, NULL, lir_vreg(c->frame),
-                                  lir_imm((int64_t)(intptr_t)i->name), cache));
-    lw_join(c, i, from, in, 1);
+    int r = lir_def(c->f, c->cur, LIR_LoadGlobalCached, LIR_GP, 2,
+                    lir_imm((int64_t)(intptr_t)i->name), lw_cache(c, i));
+    lw_tag(c, c->cur->last);
+    lw_set(c, i, lw_checked(c, r));
+}
+
+static void
+lw_load_attr(LwCtx *c, HirInstr *i)
+{
+    int r = lir_def(c->f, c->cur, LIR_LoadAttrCached, LIR_GP, 3, lir_vreg(lw_reg(c, i->in[0])),
+                    lir_imm((int64_t)(intptr_t)i->name), lw_cache(c, i));
+    lw_tag(c, c->cur->last);
+    lw_set(c, i, lw_checked(c, r));
 }
 
 /* StoreAttr: the site's first way inline when it is a slot, or an instance value that is
@@ -949,48 +923,6 @@ lw_binary_subscr(LwCtx *c, HirInstr *i)
     c->cur = slow;
     in[2] = lw_checked(c, LW_CALL(c, Ci_JitRt_BinarySubscr, NULL, lir_vreg(obj),
                                   lw_val(c, i->in[1])));
-    lw_join(c, i, from, in, 2);
-}
-
-/* LoadAttr. The first way of the site's cache is tried inline when it holds a slot or an
-   instance value (the common monomorphic cases); anything else, and every miss, calls
-   Ci_JitRt_LoadAttr, which tries the other ways and refills. The three paths meet in a
-   phi. */
-static void
-lw_load_attr(LwCtx *c, HirInstr *i)
-{
-    LirOperand cache = lw_cache(c, i);
-    int obj = lw_reg(c, i->in[0]);
-    LirBlock *slow = lw_new_block(c), *values = lw_new_block(c);
-    slow->cold = true;
-    LirBlock *from[3];
-    int in[3];
-    int cp = lw_def(c, LIR_Move, 1, cache, cache);
-    lw_miss_unless_type_version(c, obj, cp, slow);
-    int kind = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(kind)), lir_imm(0));
-    int index = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(index)), lir_imm(0));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_SLOT), values);
-    /* a slot: the object at obj + offset, unless the slot is empty */
-    in[0] = lw_def(c, LIR_Load64, 1, lir_mem(obj, index, 1, 0), lir_imm(0));
-    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, in[0], lir_vreg(in[0]), slow);
-    lw_incref(c, in[0]);
-    from[0] = c->cur;
-    /* an instance value: values[index] of the values array before the object */
-    c->cur = values;
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_INSTANCE_VALUE), slow);
-    int vals = lw_def(c, LIR_Load64, 1, lw_mem(obj, -4 * (int32_t)sizeof(PyObject *)),
-                      lir_imm(0));
-    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, vals, lir_vreg(vals), slow);
-    in[1] = lw_def(c, LIR_Load64, 1,
-                   lir_mem(vals, index, 8, (int32_t)offsetof(PyDictValues, values)),
-                   lir_imm(0));
-    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, in[1], lir_vreg(in[1]), slow);
-    lw_incref(c, in[1]);
-    from[1] = c->cur;
-    /* everything else */
-    c->cur = slow;
-    in[2] = lw_checked(c, LW_CALL(c, Ci_JitRt_LoadAttr, NULL, lir_vreg(obj),
-                                  lir_imm((int64_t)(intptr_t)i->name), cache));
     lw_join(c, i, from, in, 2);
 }
 
