@@ -774,7 +774,7 @@ TEST(LirCodegen, ErrorDeoptAfterACall)
 
 TEST(LirCodegen, DeoptExitReleasesAndRefcountOps)
 {
-    // Incref/BranchDecref are the inline incref/decref; the exit stores one value and
+    // Incref/Decref/XDecref are the inline incref/decref; the exit stores one value and
     // releases two others (one of them NULL), calling _Py_Dealloc for the last reference.
     PyObject *code = Py_CompileString("x = 1\n", "<deopt>", Py_file_input);
     ASSERT_NE(code, nullptr);
@@ -788,11 +788,10 @@ TEST(LirCodegen, DeoptExitReleasesAndRefcountOps)
                        "  %4 = Move " + std::to_string(d) + "\n"
                        "  %5 = Move 0\n"
                        "  Incref %3\n"
-                       "  BranchDecref %3, bb2, bb1\n"
-                       "bb1:\n"
+                       "  Decref %3\n"
+                       "  XDecref %5\n"
                        "  Deopt deopt(guard, 0, 1, \"Release\") [%2@0 owned]"
-                       " release %3, %4, %5\n"
-                       "bb2:\n  Return 0\n}\n";
+                       " release %3, %4, %5\n}\n";
     Compiled c(text);
     ASSERT_COMPILED(c);
     Py_INCREF(kept); // the exit releases one reference

@@ -52,8 +52,8 @@ typedef struct CgCtx {
     LirInstr **stubs; /* instructions with a deopt exit, and their labels */
     int *stub_labels;
     int nstubs, stubs_cap;
-    struct CgLookup *lookups; /* cached lookups' out-of-line parts */
-    int nlookups, lookups_cap;
+    struct CgTail *tails; /* out-of-line parts of instructions, emitted after the body */
+    int ntails, tails_cap;
     const char *why;
 } CgCtx;
 
@@ -646,6 +646,53 @@ cg_stub_label(CgCtx *c, LirInstr *i)
     return label;
 }
 
+/* -- Out-of-line tails -------------------------------------------------------------------
+
+   An instruction's rarely taken part (a decref's _Py_Dealloc call, a cached lookup's
+   other cache kinds and helper call) goes after the body, out of the hot path: OTHER and
+   SLOW are entered from the inline code, which they rejoin at BACK or DONE. Such
+   instructions count as calls for the allocator, so the tail may clobber any
+   caller-saved register. */
+
+typedef struct CgTail {
+    LirInstr *i;
+    int reg;                /* the register holding the object (LoadAttrCached, decrefs) */
+    int other, slow, back, done;
+} CgTail;
+
+static void
+cg_incref_reg(CgCtx *c, int reg)
+{
+#ifdef Py_IMMORTAL_INSTANCES
+    int skip = ci_asm_new_label(c->a);
+    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 4),
+             ci_asm_imm(0));
+    ci_asm_jcc(c->a, CI_CC_L, skip);
+#endif
+    cg_emit2(c, CI_ASM_add, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 8),
+             ci_asm_imm(1));
+#ifdef Py_IMMORTAL_INSTANCES
+    ci_asm_bind(c->a, skip);
+#endif
+}
+
+static CgTail *
+cg_new_tail(CgCtx *c, LirInstr *i)
+{
+    if (c->ntails == c->tails_cap) {
+        c->tails_cap = c->tails_cap ? c->tails_cap * 2 : 16;
+        c->tails = realloc(c->tails, sizeof(CgTail) * c->tails_cap);
+    }
+    CgTail *l = &c->tails[c->ntails++];
+    l->i = i;
+    l->reg = -1;
+    l->other = ci_asm_new_label(c->a);
+    l->slow = ci_asm_new_label(c->a);
+    l->back = ci_asm_new_label(c->a);
+    l->done = ci_asm_new_label(c->a);
+    return l;
+}
+
 /* -- Cached lookups ----------------------------------------------------------------------
 
    LoadGlobalCached and LoadAttrCached read way 0 of the site's CiJitSiteCache inline, for
@@ -664,49 +711,9 @@ cg_stub_label(CgCtx *c, LirInstr *i)
    Out of line, after the body: OTHER tries way 0's second kind (a builtins entry, whose
    keys version must match too; an instance value) and jumps back with r11 set; SLOW
    calls the helper (which tries the other ways, refills and does the generic lookup),
-   puts its result in out and jumps to done. The instructions count as calls for the
-   allocator, so the helper may clobber any caller-saved register. */
-
-typedef struct CgLookup {
-    LirInstr *i;
-    int obj;                /* LoadAttrCached: the register holding the object */
-    int other, slow, back, done;
-} CgLookup;
-
-static void
-cg_incref_reg(CgCtx *c, int reg)
-{
-#ifdef Py_IMMORTAL_INSTANCES
-    int skip = ci_asm_new_label(c->a);
-    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 4),
-             ci_asm_imm(0));
-    ci_asm_jcc(c->a, CI_CC_L, skip);
-#endif
-    cg_emit2(c, CI_ASM_add, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 8),
-             ci_asm_imm(1));
-#ifdef Py_IMMORTAL_INSTANCES
-    ci_asm_bind(c->a, skip);
-#endif
-}
+   puts its result in out and jumps to done. */
 
 #define CG_WAY0(field) ((int32_t)offsetof(CiJitSiteCache, way[0].field))
-
-static CgLookup *
-cg_new_lookup(CgCtx *c, LirInstr *i)
-{
-    if (c->nlookups == c->lookups_cap) {
-        c->lookups_cap = c->lookups_cap ? c->lookups_cap * 2 : 16;
-        c->lookups = realloc(c->lookups, sizeof(CgLookup) * c->lookups_cap);
-    }
-    CgLookup *l = &c->lookups[c->nlookups++];
-    l->i = i;
-    l->obj = -1;
-    l->other = ci_asm_new_label(c->a);
-    l->slow = ci_asm_new_label(c->a);
-    l->back = ci_asm_new_label(c->a);
-    l->done = ci_asm_new_label(c->a);
-    return l;
-}
 
 /* r11 = the keys version of the frame's dict at FIELD (f_globals or f_builtins). */
 static void
@@ -724,7 +731,7 @@ cg_frame_dict_version(CgCtx *c, int32_t field)
 /* Fails to SLOW unless [r10 + FIELD] (a 32-bit cache field) equals r11d; then checks
    way 0's kind against KIND, going to OTHER when it differs. */
 static void
-cg_lookup_way0(CgCtx *c, const CgLookup *l, int32_t version_field, int kind)
+cg_lookup_way0(CgCtx *c, const CgTail *l, int32_t version_field, int kind)
 {
     cg_emit2(c, CI_ASM_cmp, ci_asm_reg(CG_R11, 4), ci_asm_mem(CG_R10, -1, 1, version_field, 4));
     ci_asm_jcc(c->a, CI_CC_NE, l->slow);
@@ -736,14 +743,14 @@ cg_lookup_way0(CgCtx *c, const CgLookup *l, int32_t version_field, int kind)
 
 /* The end of the inline path: r11 is the value found, NULL when the way misses. */
 static void
-cg_lookup_found(CgCtx *c, const CgLookup *l)
+cg_lookup_found(CgCtx *c, const CgTail *l)
 {
     cg_emit2(c, CI_ASM_test, ci_asm_reg(CG_R11, 8), ci_asm_reg(CG_R11, 8));
     ci_asm_jcc(c->a, CI_CC_E, l->slow);
 }
 
 static void
-cg_lookup_finish(CgCtx *c, const CgLookup *l)
+cg_lookup_finish(CgCtx *c, const CgTail *l)
 {
     cg_incref_reg(c, CG_R11);
     cg_out_store(c, &l->i->out[0], CG_R11);
@@ -753,7 +760,7 @@ cg_lookup_finish(CgCtx *c, const CgLookup *l)
 static void
 cg_load_global_cached(CgCtx *c, LirInstr *i)
 {
-    CgLookup *l = cg_new_lookup(c, i);
+    CgTail *l = cg_new_tail(c, i);
     cg_load_imm(c, CG_R10, i->in[1].imm);
     cg_frame_dict_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_globals));
     cg_lookup_way0(c, l, CG_WAY0(version), HIR_CACHE_GLOBAL_MODULE);
@@ -768,13 +775,13 @@ static void
 cg_load_attr_cached(CgCtx *c, LirInstr *i)
 {
     const LirOperand *obj = &i->in[0], *out = &i->out[0];
-    CgLookup *l = cg_new_lookup(c, i);
+    CgTail *l = cg_new_tail(c, i);
     if (obj->loc.kind == LIR_LOC_REG) {
-        l->obj = obj->loc.index;
+        l->reg = obj->loc.index;
     }
     else if (out->loc.kind == LIR_LOC_REG) {
         /* out's register holds nothing live here: the object is its only input */
-        l->obj = out->loc.index;
+        l->reg = out->loc.index;
         cg_copy(c, out->loc, obj->loc);
     }
     else {
@@ -786,7 +793,7 @@ cg_load_attr_cached(CgCtx *c, LirInstr *i)
     }
     cg_load_imm(c, CG_R10, i->in[2].imm);
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
-             ci_asm_mem(l->obj, -1, 1, offsetof(PyObject, ob_type), 8));
+             ci_asm_mem(l->reg, -1, 1, offsetof(PyObject, ob_type), 8));
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
              ci_asm_mem(CG_R11, -1, 1, offsetof(PyTypeObject, tp_version_tag), 4));
     cg_emit2(c, CI_ASM_cmp, ci_asm_reg(CG_R11, 4),
@@ -796,17 +803,26 @@ cg_load_attr_cached(CgCtx *c, LirInstr *i)
     cg_emit2(c, CI_ASM_cmp, ci_asm_mem(CG_R10, -1, 1, CG_WAY0(kind), 4),
              ci_asm_imm(HIR_CACHE_SLOT));
     ci_asm_jcc(c->a, CI_CC_NE, l->other);
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(l->obj, CG_R11, 1, 0, 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(l->reg, CG_R11, 1, 0, 8));
     cg_lookup_found(c, l);
     ci_asm_bind(c->a, l->back);
     cg_lookup_finish(c, l);
 }
 
-/* OTHER and SLOW of lookup L, after the body. */
+/* The out-of-line part L of an instruction, after the body. */
 static void
-cg_lookup_out_of_line(CgCtx *c, const CgLookup *l)
+cg_tail(CgCtx *c, const CgTail *l)
 {
     LirInstr *i = l->i;
+    if (i->op == LIR_Decref || i->op == LIR_XDecref) {
+        ci_asm_bind(c->a, l->slow);
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8), ci_asm_reg(l->reg, 8));
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8),
+                 ci_asm_imm((int64_t)(intptr_t)&_Py_Dealloc));
+        cg_emit1(c, CI_ASM_call, ci_asm_reg(LIR_RAX, 8));
+        cg_emit1(c, CI_ASM_jmp, ci_asm_label(l->done));
+        return;
+    }
     if (l->other >= 0) {
         ci_asm_bind(c->a, l->other);
         if (i->op == LIR_LoadGlobalCached) {
@@ -822,7 +838,7 @@ cg_lookup_out_of_line(CgCtx *c, const CgLookup *l)
                      ci_asm_imm(HIR_CACHE_INSTANCE_VALUE));
             ci_asm_jcc(c->a, CI_CC_NE, l->slow);
             cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8),
-                     ci_asm_mem(l->obj, -1, 1, -4 * (int32_t)sizeof(PyObject *), 8));
+                     ci_asm_mem(l->reg, -1, 1, -4 * (int32_t)sizeof(PyObject *), 8));
             cg_emit2(c, CI_ASM_test, ci_asm_reg(CG_R10, 8), ci_asm_reg(CG_R10, 8));
             ci_asm_jcc(c->a, CI_CC_E, l->slow);
             cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
@@ -852,13 +868,11 @@ cg_lookup_out_of_line(CgCtx *c, const CgLookup *l)
     cg_emit1(c, CI_ASM_jmp, ci_asm_label(l->done));
 }
 
-/* Jumps to T_TRUE when XCC holds (with PARITY as cg_fcompare), else to T_FALSE, falling
-   through to the block laid out next when possible. */
 /* -- Layout ------------------------------------------------------------------------------
 
    Blocks go out in the allocator's order, except that a block holding nothing but a jump
-   is not emitted at all (branches to it go where it jumps), and cold blocks follow all
-   the hot ones, so that the common path of a decref falls through. */
+   is not emitted at all (branches to it go where it jumps), and cold blocks (slow paths)
+   follow all the hot ones. */
 
 /* Where a branch to B really goes: past blocks that only jump. */
 static LirBlock *
@@ -895,6 +909,8 @@ cg_label(CgCtx *c, LirBlock *b)
     return c->labels[cg_forward(b)->order];
 }
 
+/* Jumps to T_TRUE when XCC holds (with PARITY as cg_fcompare), else to T_FALSE, falling
+   through to the block laid out next when possible. */
 static void
 cg_branch(CgCtx *c, int xcc, int parity, LirBlock *t_true, LirBlock *t_false,
           LirBlock *next)
@@ -918,29 +934,35 @@ cg_branch(CgCtx *c, int xcc, int parity, LirBlock *t_true, LirBlock *t_false,
     }
 }
 
-/* Incref and BranchDecref. With immortal instances (Py_IMMORTAL_INSTANCES), an object
-   whose 32-bit count has its sign bit set is immortal and must not be written (that is
-   what keeps a pre-fork heap's pages shared):
-       cmp dword [r], 0; jl skip; add qword [r], 1        (Incref; skip: after it)
-       cmp dword [r], 0; jl done; sub qword [r], 1; je dealloc; jmp done
-   (BranchDecref: targets dealloc, done; the jumps to the block laid out next go). */
+/* Incref, Decref and XDecref. With immortal instances (Py_IMMORTAL_INSTANCES), an
+   object whose 32-bit count has its sign bit set is immortal and must not be written
+   (that is what keeps a pre-fork heap's pages shared):
+       cmp dword [r], 0; jl skip; add qword [r], 1              (Incref; skip: after it)
+       [test r, r; je skip;] cmp dword [r], 0; jl skip; sub qword [r], 1; je dealloc
+   where dealloc, out of line, calls _Py_Dealloc(r) and jumps back to skip. */
 static void
-cg_refcount(CgCtx *c, LirInstr *i, LirBlock *next)
+cg_refcount(CgCtx *c, LirInstr *i)
 {
     int r = cg_gp_in(c, &i->in[0], CG_R11);
     if (i->op == LIR_Incref) {
         cg_incref_reg(c, r);
         return;
     }
-    CiAsmOperand count = ci_asm_mem(r, -1, 1, (int32_t)offsetof(PyObject, ob_refcnt), 8);
+    CgTail *t = cg_new_tail(c, i);
+    t->reg = r;
+    if (i->op == LIR_XDecref) {
+        cg_emit2(c, CI_ASM_test, ci_asm_reg(r, 8), ci_asm_reg(r, 8));
+        ci_asm_jcc(c->a, CI_CC_E, t->done);
+    }
 #ifdef Py_IMMORTAL_INSTANCES
-    CiAsmOperand low = count;
-    low.size = 4;
-    cg_emit2(c, CI_ASM_cmp, low, ci_asm_imm(0));
-    ci_asm_jcc(c->a, CI_CC_L, cg_label(c, i->targets[1]));
+    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(r, -1, 1, offsetof(PyObject, ob_refcnt), 4),
+             ci_asm_imm(0));
+    ci_asm_jcc(c->a, CI_CC_L, t->done);
 #endif
-    cg_emit2(c, CI_ASM_sub, count, ci_asm_imm(1));
-    cg_branch(c, CI_CC_E, 0, i->targets[0], i->targets[1], next);
+    cg_emit2(c, CI_ASM_sub, ci_asm_mem(r, -1, 1, offsetof(PyObject, ob_refcnt), 8),
+             ci_asm_imm(1));
+    ci_asm_jcc(c->a, CI_CC_E, t->slow);
+    ci_asm_bind(c->a, t->done);
 }
 
 static void
@@ -973,8 +995,9 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
         cg_unary(c, i);
         break;
     case LIR_Incref:
-    case LIR_BranchDecref:
-        cg_refcount(c, i, next);
+    case LIR_Decref:
+    case LIR_XDecref:
+        cg_refcount(c, i);
         break;
     case LIR_AddF: case LIR_SubF: case LIR_MulF: case LIR_DivF:
         cg_fp_alu(c, i);
@@ -1287,8 +1310,8 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
         }
     }
     cg_epilogue(&c);
-    for (int k = 0; k < c.nlookups && c.why == NULL; k++) {
-        cg_lookup_out_of_line(&c, &c.lookups[k]);
+    for (int k = 0; k < c.ntails && c.why == NULL; k++) {
+        cg_tail(&c, &c.tails[k]);
     }
     for (int k = 0; k < c.nstubs && c.why == NULL; k++) {
         cg_stub(&c, c.stubs[k], c.stub_labels[k]);
@@ -1313,7 +1336,7 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
     free(layout);
     free(c.stubs);
     free(c.stub_labels);
-    free(c.lookups);
+    free(c.tails);
     if (c.why != NULL) {
         *why = c.why;
         return -1;

@@ -221,10 +221,10 @@ lw_checked_int(LwCtx *c, int r)
 
 /* -- Reference counts ------------------------------------------------------------------
 
-   Py_INCREF and Py_DECREF inline: the LIR instructions Incref and BranchDecref, which the
-   code generator expands with the immortal-object test (x86_64.c, cg_refcount); only the
-   _Py_Dealloc call is a block of its own, laid out cold. Constants already immortal at
-   compile time get no code at all. */
+   Py_INCREF and Py_DECREF inline: the LIR instructions Incref, Decref and XDecref, which
+   the code generator expands with the immortal-object test (x86_64.c), a decref's
+   _Py_Dealloc call out of line. Constants already immortal at compile time get no code
+   at all. */
 
 /* Is V a constant that reference counting leaves alone (NULL, or immortal)? */
 static bool
@@ -246,26 +246,11 @@ lw_incref(LwCtx *c, int obj)
     lw_use(c, LIR_Incref, 1, lir_vreg(obj), lir_imm(0));
 }
 
-/* Py_DECREF, with its _Py_Dealloc call in a cold block. With MAYBE_NULL, NULL skips it. */
+/* Py_DECREF; with MAYBE_NULL, Py_XDECREF. */
 static void
 lw_decref(LwCtx *c, int obj, bool maybe_null)
 {
-    LirBlock *done = lw_new_block(c), *dealloc = lw_new_block(c);
-    dealloc->cold = true;
-    if (maybe_null) {
-        LirBlock *nonnull = lw_new_block(c);
-        lw_tag(c, lir_cond_branch(c->f, c->cur, LIR_BranchTest, LIR_CC_EQ, lir_vreg(obj),
-                                  lir_vreg(obj), done, nonnull));
-        c->cur = nonnull;
-    }
-    LirInstr *br = lw_use(c, LIR_BranchDecref, 1, lir_vreg(obj), lir_imm(0));
-    lir_set_targets(br, dealloc, done);
-    c->cur = dealloc;
-    LirOperand arg = lir_vreg(obj);
-    lw_tag(c, lir_call(c->f, c->cur, (void *)_Py_Dealloc, "_Py_Dealloc", -1, -1, 1, &arg,
-                       NULL, NULL));
-    lw_tag(c, lir_branch(c->f, c->cur, done));
-    c->cur = done;
+    lw_use(c, maybe_null ? LIR_XDecref : LIR_Decref, 1, lir_vreg(obj), lir_imm(0));
 }
 
 /* -- Instructions ---------------------------------------------------------------------- */
