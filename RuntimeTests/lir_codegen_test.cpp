@@ -871,29 +871,37 @@ TEST(LirCodegen, BuiltThroughTheCApi)
 
 namespace {
 
-// A compiled `return <lookup>` whose object is the frame's localsplus[0].
+// A compiled `return <op> <operands>`; %2 is the frame's localsplus[0] and %3 its
+// localsplus[1]; a LoadMethodCached returns its second result when SECOND.
 std::string
-lookup_text(const char *op, PyObject *name, CiJitSiteCache *cache)
+lookup_text(const char *op, const std::string &operands, bool second = false)
 {
-    std::string operands = std::to_string((int64_t)name) + ", " + std::to_string((int64_t)cache);
-    std::string text = "func lookup {\nbb0:\n  %0 = Arg 0\n  %1 = Arg 1\n";
-    if (strcmp(op, "LoadAttrCached") == 0) {
-        text += "  %2 = Load64 [%1 + " +
-                std::to_string(offsetof(_PyInterpreterFrame, localsplus)) + "]\n";
-        operands = "%2, " + operands;
-    }
-    return text + "  %3 = " + op + " " + operands + "\n  Return %3\n}\n";
+    int base = int(offsetof(_PyInterpreterFrame, localsplus));
+    std::string outs = strcmp(op, "LoadMethodCached") == 0 ? "%4, %5" : "%4";
+    return "func lookup {\nbb0:\n  %0 = Arg 0\n  %1 = Arg 1\n"
+           "  %2 = Load64 [%1 + " + std::to_string(base) + "]\n"
+           "  %3 = Load64 [%1 + " + std::to_string(base + 8) + "]\n"
+           "  " + outs + " = " + op + " " + operands + "\n"
+           "  Return " + (second ? "%5" : "%4") + "\n}\n";
+}
+
+std::string
+imm(const void *p)
+{
+    return std::to_string((int64_t)(intptr_t)p);
 }
 
 PyObject *
-run_in_frame(const Compiled &c, PyObject *globals, PyObject *builtins, PyObject *local)
+run_in_frame(const Compiled &c, PyObject *globals, PyObject *builtins, PyObject *local0,
+             PyObject *local1 = nullptr)
 {
     FakeFrame ff;
     memset(ff.bytes, 0, sizeof ff.bytes);
     _PyInterpreterFrame *frame = ff.frame();
     frame->f_globals = globals;
     frame->f_builtins = builtins;
-    frame->localsplus[0] = local;
+    frame->localsplus[0] = local0;
+    frame->localsplus[1] = local1;
     return c.fn<CiJitBody>()(PyThreadState_Get(), frame);
 }
 
@@ -903,12 +911,18 @@ keys_version(PyObject *dict)
     return _PyDictKeys_GetVersionForCurrentState(((PyDictObject *)dict)->ma_keys);
 }
 
+std::string
+utf8(PyObject *o)
+{
+    std::string v = o ? PyUnicode_AsUTF8(o) : "<NULL>";
+    Py_XDECREF(o);
+    return v;
+}
+
 }  // namespace
 
-// Way 0 is read inline: a way that names another entry (or slot, or instance value) than
-// the lookup's name gives that entry's value, which only the inline path can do; a stale
-// version, an empty entry or an empty way goes to the helper, which finds the name and
-// refills way 0.
+// Way 0 is read inline: the helper (which counts its calls in the cache) only runs for an
+// empty way, a stale version, an empty entry or an error, and then refills way 0.
 TEST(LirCodegen, LoadGlobalCachedInlineAndThroughTheHelper)
 {
     PyObject *globals = Py_BuildValue("{s:i,s:i}", "g", 1001, "other", 1002);
@@ -919,37 +933,40 @@ TEST(LirCodegen, LoadGlobalCachedInlineAndThroughTheHelper)
     PyObject *other = PyDict_GetItemString(globals, "other");
     PyObject *bval = PyDict_GetItemString(builtins, "b");
     CiJitSiteCache cache = {};
-    Compiled c(lookup_text("LoadGlobalCached", g, &cache));
+    Compiled c(lookup_text("LoadGlobalCached", imm(g) + ", " + imm(&cache)));
     ASSERT_COMPILED(c);
+    auto load = [&](PyObject *bt) {
+        PyObject *r = run_in_frame(c, globals, bt, nullptr);
+        long v = r ? PyLong_AsLong(r) : -1;
+        Py_XDECREF(r);
+        return v;
+    };
 
-    // empty way: the helper finds g and refills way 0 with its entry
-    PyObject *r = run_in_frame(c, globals, builtins, nullptr);
-    EXPECT_EQ(PyLong_AsLong(r), 1001);
-    Py_DECREF(r);
+    EXPECT_EQ(load(builtins), 1001);  // an empty way: the helper fills it
     EXPECT_EQ(cache.way[0].kind, HIR_CACHE_GLOBAL_MODULE);
+    EXPECT_EQ(cache.calls, 1u);
+    EXPECT_EQ(load(builtins), 1001);
+    EXPECT_EQ(cache.calls, 1u);
 
-    // a module way pointing at "other": read inline, with its reference
+    // a module way naming "other"'s entry: read inline, with its reference
     PyObject *slot = other;
-    cache.way[0].kind = HIR_CACHE_GLOBAL_MODULE;
-    cache.way[0].version = keys_version(globals);
     cache.way[0].value = &slot;
     Py_ssize_t refs = Py_REFCNT(other);
-    r = run_in_frame(c, globals, builtins, nullptr);
+    PyObject *r = run_in_frame(c, globals, builtins, nullptr);
     EXPECT_EQ(r, other);
     EXPECT_EQ(Py_REFCNT(other), refs + 1);
     Py_DECREF(r);
+    EXPECT_EQ(cache.calls, 1u);
 
     // a builtins way: both keys versions must hold
     slot = bval;
     cache.way[0].kind = HIR_CACHE_GLOBAL_BUILTIN;
     cache.way[0].version2 = keys_version(builtins);
-    EXPECT_EQ(run_in_frame(c, globals, builtins, nullptr), bval);
-    Py_DECREF(bval);
+    EXPECT_EQ(load(builtins), 1003);
+    EXPECT_EQ(cache.calls, 1u);
     cache.way[0].version2 += 1;
-    cache.misses = 0;
-    r = run_in_frame(c, globals, builtins, nullptr);
-    EXPECT_EQ(PyLong_AsLong(r), 1001);
-    Py_DECREF(r);
+    EXPECT_EQ(load(builtins), 1001);
+    EXPECT_EQ(cache.calls, 2u);
 
     // a stale globals version and an empty entry go to the helper too
     for (int k = 0; k < 2; k++) {
@@ -958,17 +975,17 @@ TEST(LirCodegen, LoadGlobalCachedInlineAndThroughTheHelper)
         cache.way[0].version = keys_version(globals) + (k == 0);
         cache.way[0].value = &slot;
         cache.misses = 0;
-        r = run_in_frame(c, globals, builtins, nullptr);
-        EXPECT_EQ(PyLong_AsLong(r), 1001);
-        Py_DECREF(r);
+        EXPECT_EQ(load(builtins), 1001);
+        EXPECT_EQ(cache.calls, 3u + k);
     }
 
     // the helper's NameError comes back as NULL
     CiJitSiteCache cache_b = {};
-    Compiled missing(lookup_text("LoadGlobalCached", b, &cache_b));
+    Compiled missing(lookup_text("LoadGlobalCached", imm(b) + ", " + imm(&cache_b)));
     ASSERT_COMPILED(missing);
-    EXPECT_EQ(run_in_frame(missing, globals, builtins, nullptr), bval);
-    Py_DECREF(bval);
+    r = run_in_frame(missing, globals, builtins, nullptr);
+    EXPECT_EQ(r, bval);
+    Py_DECREF(r);
     PyObject *empty = PyDict_New();
     EXPECT_EQ(run_in_frame(missing, globals, empty, nullptr), nullptr);
     EXPECT_TRUE(PyErr_ExceptionMatches(PyExc_NameError));
@@ -980,64 +997,171 @@ TEST(LirCodegen, LoadGlobalCachedInlineAndThroughTheHelper)
     Py_DECREF(builtins);
 }
 
+namespace {
+
+// Instances with __slots__ and with instance values, and the interned name "a".
+struct AttrFixture {
+    PyObject *ns, *s, *p, *a;
+    AttrFixture()
+    {
+        ns = PyDict_New();
+        PyObject *done = PyRun_String(
+            "class Slots:\n"
+            "    __slots__ = ('a', 'b')\n"
+            "    def m(self): pass\n"
+            "class Plain:\n"
+            "    def m(self): pass\n"
+            "s = Slots(); s.a = 'sa'; s.b = 'sb'\n"
+            "p = Plain(); p.a = 'pa'; p.b = 'pb'\n",
+            Py_file_input, ns, ns);
+        Py_XDECREF(done);
+        s = PyDict_GetItemString(ns, "s");
+        p = PyDict_GetItemString(ns, "p");
+        a = PyUnicode_InternFromString("a");
+    }
+    ~AttrFixture()
+    {
+        Py_DECREF(a);
+        Py_DECREF(ns);
+    }
+};
+
+}  // namespace
+
 TEST(LirCodegen, LoadAttrCachedInlineAndThroughTheHelper)
 {
-    PyObject *ns = PyDict_New();
-    PyObject *done = PyRun_String(
-        "class Slots:\n"
-        "    __slots__ = ('a', 'b')\n"
-        "class Plain:\n"
-        "    pass\n"
-        "s = Slots(); s.a = 'sa'; s.b = 'sb'\n"
-        "p = Plain(); p.a = 'pa'; p.b = 'pb'\n",
-        Py_file_input, ns, ns);
-    ASSERT_NE(done, nullptr);
-    Py_DECREF(done);
-    PyObject *s = PyDict_GetItemString(ns, "s"), *p = PyDict_GetItemString(ns, "p");
-    PyObject *a = PyUnicode_InternFromString("a");
+    AttrFixture fx;
+    ASSERT_NE(fx.p, nullptr);
     CiJitSiteCache cache = {};
-    Compiled c(lookup_text("LoadAttrCached", a, &cache));
+    Compiled c(lookup_text("LoadAttrCached", "%2, " + imm(fx.a) + ", " + imm(&cache)));
     ASSERT_COMPILED(c);
-    auto attr = [&](PyObject *obj) {
-        PyObject *r = run_in_frame(c, nullptr, nullptr, obj);
-        std::string v = r ? PyUnicode_AsUTF8(r) : "<NULL>";
-        Py_XDECREF(r);
-        return v;
-    };
+    auto attr = [&](PyObject *obj) { return utf8(run_in_frame(c, nullptr, nullptr, obj)); };
 
     // the helper fills way 0 for each type in turn; then the inline path hits
-    EXPECT_EQ(attr(s), "sa");
-    EXPECT_EQ(cache.way[0].kind, HIR_CACHE_SLOT);
-    HirCache slot_way = cache.way[0];
-    EXPECT_EQ(attr(s), "sa");
-    EXPECT_EQ(attr(p), "pa");
+    for (PyObject *obj : {fx.s, fx.p}) {
+        uint32_t calls = cache.calls;
+        std::string want = obj == fx.s ? "sa" : "pa";
+        EXPECT_EQ(attr(obj), want);
+        EXPECT_EQ(cache.calls, calls + 1);
+        EXPECT_EQ(attr(obj), want);
+        EXPECT_EQ(cache.calls, calls + 1);
+    }
     EXPECT_EQ(cache.way[0].kind, HIR_CACHE_INSTANCE_VALUE);
-    EXPECT_EQ(attr(p), "pa");
+    EXPECT_EQ(cache.way[1].kind, HIR_CACHE_SLOT);
 
-    // ways naming b's slot or value: read inline
-    HirCache way_a = cache.way[0];
+    // ways naming b: read inline
+    HirCache value_way = cache.way[0], slot_way = cache.way[1];
     cache.way[0].index += 1;
-    EXPECT_EQ(attr(p), "pb");
+    EXPECT_EQ(attr(fx.p), "pb");
     cache.way[0] = slot_way;
     cache.way[0].index += sizeof(PyObject *);
-    EXPECT_EQ(attr(s), "sb");
+    EXPECT_EQ(attr(fx.s), "sb");
+    EXPECT_EQ(cache.calls, 2u);
 
-    // a stale version goes to the helper; so does an object of another type
+    // a stale version and an object of another type go to the helper
     cache.way[0].version += 1;
-    cache.misses = 0;
-    EXPECT_EQ(attr(s), "sa");
-    cache.way[0] = way_a;
-    EXPECT_EQ(attr(s), "sa");
+    EXPECT_EQ(attr(fx.s), "sa");
+    cache.way[0] = value_way;
+    EXPECT_EQ(attr(fx.s), "sa");
+    EXPECT_EQ(cache.calls, 4u);
 
     // an unset attribute: the helper's AttributeError comes back as NULL
-    PyObject *empty = PyRun_String("Slots()", Py_eval_input, ns, ns);
+    PyObject *empty = PyRun_String("Slots()", Py_eval_input, fx.ns, fx.ns);
     ASSERT_NE(empty, nullptr);
     EXPECT_EQ(attr(empty), "<NULL>");
     EXPECT_TRUE(PyErr_ExceptionMatches(PyExc_AttributeError));
     PyErr_Clear();
     Py_DECREF(empty);
-    Py_DECREF(a);
-    Py_DECREF(ns);
+}
+
+TEST(LirCodegen, LoadMethodCachedInlineAndThroughTheHelper)
+{
+    AttrFixture fx;
+    ASSERT_NE(fx.p, nullptr);
+    PyObject *m = PyUnicode_InternFromString("m");
+    PyObject *plain_m = PyRun_String("Plain.m", Py_eval_input, fx.ns, fx.ns);
+    CiJitSiteCache cache = {};
+    std::string ops = "%2, " + imm(m) + ", " + imm(&cache);
+    Compiled first(lookup_text("LoadMethodCached", ops));
+    Compiled second(lookup_text("LoadMethodCached", ops, true));
+    ASSERT_COMPILED(first);
+    ASSERT_COMPILED(second);
+
+    // Each compiled function returns one result; the test drops the other's reference.
+    for (PyObject *obj : {fx.s, fx.p, fx.p}) {  // the helper, then inline for Plain
+        PyObject *func = _PyType_Lookup(Py_TYPE(obj), m);
+        Py_ssize_t refs = Py_REFCNT(obj), func_refs = Py_REFCNT(func);
+        PyObject *self = run_in_frame(second, nullptr, nullptr, obj);
+        EXPECT_EQ(self, obj);
+        EXPECT_EQ(Py_REFCNT(obj), refs + 1);
+        EXPECT_EQ(Py_REFCNT(func), func_refs + 1);
+        Py_DECREF(func);
+        Py_DECREF(self);
+    }
+    EXPECT_EQ(cache.calls, 2u);
+    EXPECT_EQ(cache.way[0].kind, HIR_CACHE_METHOD_VALUES);
+    PyObject *meth = run_in_frame(first, nullptr, nullptr, fx.p);
+    EXPECT_EQ(meth, plain_m);
+    Py_DECREF(meth);
+    Py_DECREF(fx.p);
+    EXPECT_EQ(cache.calls, 2u);
+
+    // an instance value named m shadows the method: the helper gives (NULL, attribute)
+    ASSERT_EQ(PyObject_SetAttr(fx.p, m, Py_None), 0);
+    EXPECT_EQ(run_in_frame(first, nullptr, nullptr, fx.p), nullptr);
+    EXPECT_EQ(run_in_frame(second, nullptr, nullptr, fx.p), Py_None);
+    EXPECT_EQ(cache.calls, 4u);
+    Py_DECREF(plain_m);
+    Py_DECREF(m);
+}
+
+TEST(LirCodegen, StoreAttrCachedInlineAndThroughTheHelper)
+{
+    AttrFixture fx;
+    ASSERT_NE(fx.p, nullptr);
+    CiJitSiteCache cache = {};
+    Compiled c(lookup_text("StoreAttrCached", "%2, %3, " + imm(fx.a) + ", " + imm(&cache)));
+    ASSERT_COMPILED(c);
+    auto get = [&](PyObject *obj, const char *name) {
+        return utf8(PyObject_GetAttrString(obj, name));
+    };
+    int round = 0;
+    for (PyObject *obj : {fx.s, fx.s, fx.p, fx.p}) {
+        PyObject *v = PyUnicode_FromFormat("v%d", round++);
+        Py_ssize_t refs = Py_REFCNT(v);
+        EXPECT_EQ(run_in_frame(c, nullptr, nullptr, obj, v), nullptr);  // 0: success
+        EXPECT_EQ(get(obj, "a"), utf8(Py_NewRef(v)));
+        EXPECT_EQ(Py_REFCNT(v), refs + 1);
+        Py_DECREF(v);
+    }
+    EXPECT_EQ(cache.calls, 2u);  // once for each type
+
+    // a way naming b: stored inline, and b's old value released
+    cache.way[0].index += 1;
+    PyObject *v = PyUnicode_FromString("new b");
+    EXPECT_EQ(run_in_frame(c, nullptr, nullptr, fx.p, v), nullptr);
+    EXPECT_EQ(get(fx.p, "b"), "new b");
+    EXPECT_EQ(cache.calls, 2u);
+    Py_DECREF(v);
+
+    // an unset instance value is the helper's (it extends the insertion order)
+    PyObject *fresh = PyRun_String("Plain()", Py_eval_input, fx.ns, fx.ns);
+    ASSERT_NE(fresh, nullptr);
+    cache.way[0].index -= 1;
+    EXPECT_EQ(run_in_frame(c, nullptr, nullptr, fresh, Py_None), nullptr);
+    EXPECT_EQ(cache.calls, 3u);
+    PyObject *a = PyObject_GetAttrString(fresh, "a");
+    EXPECT_EQ(a, Py_None);
+    Py_XDECREF(a);
+    Py_DECREF(fresh);
+
+    // a read-only target: the helper's error comes back as a negative result
+    PyObject *t = PyTuple_New(0);
+    PyObject *r = run_in_frame(c, nullptr, nullptr, t, Py_None);
+    EXPECT_LT((intptr_t)r, 0);
+    EXPECT_TRUE(PyErr_ExceptionMatches(PyExc_AttributeError));
+    PyErr_Clear();
+    Py_DECREF(t);
 }
 
 // The allocator's contract lets the object sit in a spill slot (it does not put it there

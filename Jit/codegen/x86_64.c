@@ -9,6 +9,8 @@
 #include "Jit/codegen/asm.h"
 #include "Jit/runtime.h"
 #include "Jit/rt/helpers.h"
+#include "cinder/jit_hooks.h"
+#include "pycore_interp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -649,17 +651,41 @@ cg_stub_label(CgCtx *c, LirInstr *i)
 /* -- Out-of-line tails -------------------------------------------------------------------
 
    An instruction's rarely taken part (a decref's _Py_Dealloc call, a cached lookup's
-   other cache kinds and helper call) goes after the body, out of the hot path: OTHER and
-   SLOW are entered from the inline code, which they rejoin at BACK or DONE. Such
-   instructions count as calls for the allocator, so the tail may clobber any
-   caller-saved register. */
+   other cache kinds and helper call, the eval-breaker handler) goes after the body, out
+   of the hot path: OTHER and SLOW are entered from the inline code, which they rejoin at
+   BACK or DONE. Such instructions count as calls for the allocator, so a tail may
+   clobber any caller-saved register. */
+
+typedef enum { CG_TAIL_DEALLOC, CG_TAIL_HELPER } CgTailKind;
 
 typedef struct CgTail {
+    CgTailKind kind;
     LirInstr *i;
-    int reg;                /* the register holding the object (LoadAttrCached, decrefs) */
+    int reg;                /* DEALLOC: the object; lookups: the register holding obj */
     int other, slow, back, done;
 } CgTail;
 
+static CgTail *
+cg_new_tail(CgCtx *c, CgTailKind kind, LirInstr *i)
+{
+    if (c->ntails == c->tails_cap) {
+        c->tails_cap = c->tails_cap ? c->tails_cap * 2 : 16;
+        c->tails = realloc(c->tails, sizeof(CgTail) * c->tails_cap);
+    }
+    CgTail *t = &c->tails[c->ntails++];
+    t->kind = kind;
+    t->i = i;
+    t->reg = -1;
+    t->other = ci_asm_new_label(c->a);
+    t->slow = ci_asm_new_label(c->a);
+    t->back = ci_asm_new_label(c->a);
+    t->done = ci_asm_new_label(c->a);
+    return t;
+}
+
+/* Py_INCREF of the object in REG. With immortal instances (Py_IMMORTAL_INSTANCES), an
+   object whose 32-bit count has its sign bit set is immortal and must not be written
+   (that is what keeps a pre-fork heap's pages shared). */
 static void
 cg_incref_reg(CgCtx *c, int reg)
 {
@@ -676,28 +702,68 @@ cg_incref_reg(CgCtx *c, int reg)
 #endif
 }
 
-static CgTail *
-cg_new_tail(CgCtx *c, LirInstr *i)
+/* Py_DECREF (Py_XDECREF with MAYBE_NULL) of the object in REG, the _Py_Dealloc call in a
+   tail: [test r, r; je skip;] cmp dword [r], 0; jl skip; sub qword [r], 1; je dealloc */
+static void
+cg_decref_reg(CgCtx *c, LirInstr *i, int reg, bool maybe_null)
 {
-    if (c->ntails == c->tails_cap) {
-        c->tails_cap = c->tails_cap ? c->tails_cap * 2 : 16;
-        c->tails = realloc(c->tails, sizeof(CgTail) * c->tails_cap);
+    CgTail *t = cg_new_tail(c, CG_TAIL_DEALLOC, i);
+    t->reg = reg;
+    if (maybe_null) {
+        cg_emit2(c, CI_ASM_test, ci_asm_reg(reg, 8), ci_asm_reg(reg, 8));
+        ci_asm_jcc(c->a, CI_CC_E, t->done);
     }
-    CgTail *l = &c->tails[c->ntails++];
-    l->i = i;
-    l->reg = -1;
-    l->other = ci_asm_new_label(c->a);
-    l->slow = ci_asm_new_label(c->a);
-    l->back = ci_asm_new_label(c->a);
-    l->done = ci_asm_new_label(c->a);
-    return l;
+#ifdef Py_IMMORTAL_INSTANCES
+    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 4),
+             ci_asm_imm(0));
+    ci_asm_jcc(c->a, CI_CC_L, t->done);
+#endif
+    cg_emit2(c, CI_ASM_sub, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 8),
+             ci_asm_imm(1));
+    ci_asm_jcc(c->a, CI_CC_E, t->slow);
+    ci_asm_bind(c->a, t->done);
+}
+
+static void
+cg_refcount(CgCtx *c, LirInstr *i)
+{
+    int r = cg_gp_in(c, &i->in[0], CG_R11);
+    if (i->op == LIR_Incref) {
+        cg_incref_reg(c, r);
+    }
+    else {
+        cg_decref_reg(c, i, r, i->op == LIR_XDecref);
+    }
+}
+
+/* The eval-breaker poll: the interpreter's own test of interp->ceval.eval_breaker. */
+static void
+cg_poll_eval_breaker(CgCtx *c, LirInstr *i)
+{
+    CgTail *t = cg_new_tail(c, CG_TAIL_HELPER, i);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+             ci_asm_mem(LIR_RBP, -1, 1, CG_TSTATE_SLOT, 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+             ci_asm_mem(CG_R11, -1, 1, offsetof(PyThreadState, interp), 8));
+    cg_emit2(c, CI_ASM_cmp,
+             ci_asm_mem(CG_R11, -1, 1, offsetof(PyInterpreterState, ceval.eval_breaker), 4),
+             ci_asm_imm(0));
+    ci_asm_jcc(c->a, CI_CC_NE, t->slow);
+    if (i->out[0].loc.kind == LIR_LOC_REG) {
+        int r = i->out[0].loc.index;
+        cg_emit2(c, CI_ASM_xor, ci_asm_reg(r, 4), ci_asm_reg(r, 4));
+    }
+    else {
+        cg_emit2(c, CI_ASM_mov, cg_loc(i->out[0].loc, 8), ci_asm_imm(0));
+    }
+    ci_asm_bind(c->a, t->done);
 }
 
 /* -- Cached lookups ----------------------------------------------------------------------
 
-   LoadGlobalCached and LoadAttrCached read way 0 of the site's CiJitSiteCache inline, for
-   its most common kind (a globals entry; a __slots__ member), with r10 holding the cache
-   and r11 the value found:
+   LoadGlobalCached, LoadAttrCached, LoadMethodCached and StoreAttrCached read way 0 of
+   the site's CiJitSiteCache inline, for its most common kind, with r10 holding the cache
+   and r11 the value found (for StoreAttr: the address stored to):
 
        LoadGlobalCached                          LoadAttrCached (object in O)
        r10 = cache; r11 = frame ([rbp - 8])      r10 = cache; r11 = O->ob_type
@@ -708,10 +774,21 @@ cg_new_tail(CgCtx *c, LirInstr *i)
        Py_INCREF(r11); out = r11                  Py_INCREF(r11); out = r11
      done:                                      done:
 
+       LoadMethodCached                          StoreAttrCached (value in V)
+       type version as LoadAttr                  type version as LoadAttr
+       kind == METHOD_NO_DICT? else OTHER        r11 = way0.index; kind == SLOT? else OTHER
+     back:                                      r11 = O + r11
+       r11 = way0.descr; Py_INCREF(r11, O)      back:
+       (out0, out1) = (r11, O)                    Py_INCREF(V); swap V into [r11]; out = 0
+     done:                                        Py_XDECREF(the old value)
+                                                done:
+
    Out of line, after the body: OTHER tries way 0's second kind (a builtins entry, whose
-   keys version must match too; an instance value) and jumps back with r11 set; SLOW
-   calls the helper (which tries the other ways, refills and does the generic lookup),
-   puts its result in out and jumps to done. */
+   keys version must match too; an instance value; a method no instance value can
+   shadow: no dict made and the shared keys unchanged; an instance value already set)
+   and jumps back with r11 set; SLOW calls the helper (which tries the other ways,
+   refills and does the generic lookup), puts its result in the outputs and jumps to
+   done. */
 
 #define CG_WAY0(field) ((int32_t)offsetof(CiJitSiteCache, way[0].field))
 
@@ -728,144 +805,288 @@ cg_frame_dict_version(CgCtx *c, int32_t field)
              ci_asm_mem(CG_R11, -1, 1, offsetof(PyDictKeysObject, dk_version), 4));
 }
 
-/* Fails to SLOW unless [r10 + FIELD] (a 32-bit cache field) equals r11d; then checks
-   way 0's kind against KIND, going to OTHER when it differs. */
+/* Goes to SLOW unless r11d equals the 32-bit cache field at [r10 + VERSION_FIELD]; then,
+   with KIND >= 0, to OTHER unless way 0 has that kind. */
 static void
-cg_lookup_way0(CgCtx *c, const CgTail *l, int32_t version_field, int kind)
+cg_way0_check(CgCtx *c, const CgTail *t, int32_t version_field, int kind)
 {
     cg_emit2(c, CI_ASM_cmp, ci_asm_reg(CG_R11, 4), ci_asm_mem(CG_R10, -1, 1, version_field, 4));
-    ci_asm_jcc(c->a, CI_CC_NE, l->slow);
+    ci_asm_jcc(c->a, CI_CC_NE, t->slow);
     if (kind >= 0) {
         cg_emit2(c, CI_ASM_cmp, ci_asm_mem(CG_R10, -1, 1, CG_WAY0(kind), 4), ci_asm_imm(kind));
-        ci_asm_jcc(c->a, CI_CC_NE, l->other);
+        ci_asm_jcc(c->a, CI_CC_NE, t->other);
     }
 }
 
-/* The end of the inline path: r11 is the value found, NULL when the way misses. */
+/* Goes to SLOW when the 64-bit value at M (r11 when M is NULL) is NULL. */
 static void
-cg_lookup_found(CgCtx *c, const CgTail *l)
+cg_slow_if_null(CgCtx *c, const CgTail *t, const CiAsmOperand *m)
 {
-    cg_emit2(c, CI_ASM_test, ci_asm_reg(CG_R11, 8), ci_asm_reg(CG_R11, 8));
-    ci_asm_jcc(c->a, CI_CC_E, l->slow);
+    if (m != NULL) {
+        cg_emit2(c, CI_ASM_cmp, *m, ci_asm_imm(0));
+    }
+    else {
+        cg_emit2(c, CI_ASM_test, ci_asm_reg(CG_R11, 8), ci_asm_reg(CG_R11, 8));
+    }
+    ci_asm_jcc(c->a, CI_CC_E, t->slow);
 }
 
+/* r10 = cache (the instruction's last input); r11 = the type version of the object in
+   T->reg, compared with way 0's, then way 0's kind with KIND. */
 static void
-cg_lookup_finish(CgCtx *c, const CgTail *l)
+cg_type_way0(CgCtx *c, const CgTail *t, int kind)
 {
-    cg_incref_reg(c, CG_R11);
-    cg_out_store(c, &l->i->out[0], CG_R11);
-    ci_asm_bind(c->a, l->done);
+    cg_load_imm(c, CG_R10, t->i->in[t->i->nin - 1].imm);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+             ci_asm_mem(t->reg, -1, 1, offsetof(PyObject, ob_type), 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
+             ci_asm_mem(CG_R11, -1, 1, offsetof(PyTypeObject, tp_version_tag), 4));
+    cg_way0_check(c, t, CG_WAY0(version), kind);
+}
+
+/* The object operand OBJ in a register for the inline path: its own, or else that of an
+   output (which holds nothing live here: OBJ is the only input that can be in a
+   register); -1 when there is none, and the helper does the whole lookup. */
+static int
+cg_obj_reg(CgCtx *c, const LirOperand *obj, const LirInstr *i)
+{
+    if (obj->loc.kind == LIR_LOC_REG) {
+        return obj->loc.index;
+    }
+    for (int k = 0; k < i->nout; k++) {
+        if (i->out[k].loc.kind == LIR_LOC_REG) {
+            cg_copy(c, i->out[k].loc, obj->loc);
+            return i->out[k].loc.index;
+        }
+    }
+    return -1;
+}
+
+/* A lookup whose object has no register: straight to the helper. */
+static void
+cg_helper_only(CgCtx *c, CgTail *t)
+{
+    cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->slow));
+    ci_asm_bind(c->a, t->done);
+    t->other = -1;
 }
 
 static void
 cg_load_global_cached(CgCtx *c, LirInstr *i)
 {
-    CgTail *l = cg_new_tail(c, i);
+    CgTail *t = cg_new_tail(c, CG_TAIL_HELPER, i);
     cg_load_imm(c, CG_R10, i->in[1].imm);
     cg_frame_dict_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_globals));
-    cg_lookup_way0(c, l, CG_WAY0(version), HIR_CACHE_GLOBAL_MODULE);
-    ci_asm_bind(c->a, l->back);
+    cg_way0_check(c, t, CG_WAY0(version), HIR_CACHE_GLOBAL_MODULE);
+    ci_asm_bind(c->a, t->back);
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(value), 8));
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(CG_R11, -1, 1, 0, 8));
-    cg_lookup_found(c, l);
-    cg_lookup_finish(c, l);
+    cg_slow_if_null(c, t, NULL);
+    cg_incref_reg(c, CG_R11);
+    cg_out_store(c, &i->out[0], CG_R11);
+    ci_asm_bind(c->a, t->done);
 }
 
 static void
 cg_load_attr_cached(CgCtx *c, LirInstr *i)
 {
-    const LirOperand *obj = &i->in[0], *out = &i->out[0];
-    CgTail *l = cg_new_tail(c, i);
-    if (obj->loc.kind == LIR_LOC_REG) {
-        l->reg = obj->loc.index;
-    }
-    else if (out->loc.kind == LIR_LOC_REG) {
-        /* out's register holds nothing live here: the object is its only input */
-        l->reg = out->loc.index;
-        cg_copy(c, out->loc, obj->loc);
-    }
-    else {
-        /* no register for the object: the helper alone */
-        cg_emit1(c, CI_ASM_jmp, ci_asm_label(l->slow));
-        ci_asm_bind(c->a, l->done);
-        l->other = l->back = -1;
+    CgTail *t = cg_new_tail(c, CG_TAIL_HELPER, i);
+    if ((t->reg = cg_obj_reg(c, &i->in[0], i)) < 0) {
+        cg_helper_only(c, t);
         return;
     }
-    cg_load_imm(c, CG_R10, i->in[2].imm);
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
-             ci_asm_mem(l->reg, -1, 1, offsetof(PyObject, ob_type), 8));
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
-             ci_asm_mem(CG_R11, -1, 1, offsetof(PyTypeObject, tp_version_tag), 4));
-    cg_emit2(c, CI_ASM_cmp, ci_asm_reg(CG_R11, 4),
-             ci_asm_mem(CG_R10, -1, 1, CG_WAY0(version), 4));
-    ci_asm_jcc(c->a, CI_CC_NE, l->slow);
+    cg_type_way0(c, t, HIR_CACHE_SLOT);
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(index), 4));
-    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(CG_R10, -1, 1, CG_WAY0(kind), 4),
-             ci_asm_imm(HIR_CACHE_SLOT));
-    ci_asm_jcc(c->a, CI_CC_NE, l->other);
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(l->reg, CG_R11, 1, 0, 8));
-    cg_lookup_found(c, l);
-    ci_asm_bind(c->a, l->back);
-    cg_lookup_finish(c, l);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(t->reg, CG_R11, 1, 0, 8));
+    cg_slow_if_null(c, t, NULL);
+    ci_asm_bind(c->a, t->back);
+    cg_incref_reg(c, CG_R11);
+    cg_out_store(c, &i->out[0], CG_R11);
+    ci_asm_bind(c->a, t->done);
 }
 
-/* The out-of-line part L of an instruction, after the body. */
+/* (out0, out1) = (SRC0, SRC1), registers other than r11 (the parallel move's scratch). */
 static void
-cg_tail(CgCtx *c, const CgTail *l)
+cg_store_pair(CgCtx *c, const LirInstr *i, int src0, int src1)
 {
-    LirInstr *i = l->i;
-    if (i->op == LIR_Decref || i->op == LIR_XDecref) {
-        ci_asm_bind(c->a, l->slow);
-        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8), ci_asm_reg(l->reg, 8));
-        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8),
-                 ci_asm_imm((int64_t)(intptr_t)&_Py_Dealloc));
-        cg_emit1(c, CI_ASM_call, ci_asm_reg(LIR_RAX, 8));
-        cg_emit1(c, CI_ASM_jmp, ci_asm_label(l->done));
+    LirLoc dst[2] = {i->out[0].loc, i->out[1].loc};
+    LirLoc src[2] = {lir_loc_reg(src0), lir_loc_reg(src1)};
+    cg_parallel(c, dst, src, 2);
+}
+
+static void
+cg_load_method_cached(CgCtx *c, LirInstr *i)
+{
+    CgTail *t = cg_new_tail(c, CG_TAIL_HELPER, i);
+    if ((t->reg = cg_obj_reg(c, &i->in[0], i)) < 0) {
+        cg_helper_only(c, t);
         return;
     }
-    if (l->other >= 0) {
-        ci_asm_bind(c->a, l->other);
-        if (i->op == LIR_LoadGlobalCached) {
-            cg_emit2(c, CI_ASM_cmp, ci_asm_mem(CG_R10, -1, 1, CG_WAY0(kind), 4),
-                     ci_asm_imm(HIR_CACHE_GLOBAL_BUILTIN));
-            ci_asm_jcc(c->a, CI_CC_NE, l->slow);
-            cg_frame_dict_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_builtins));
-            cg_lookup_way0(c, l, CG_WAY0(version2), -1);
+    cg_type_way0(c, t, HIR_CACHE_METHOD_NO_DICT);
+    ci_asm_bind(c->a, t->back);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(descr), 8));
+    cg_incref_reg(c, CG_R10);
+    cg_incref_reg(c, t->reg);
+    cg_store_pair(c, i, CG_R10, t->reg);
+    ci_asm_bind(c->a, t->done);
+}
+
+static void
+cg_store_attr_cached(CgCtx *c, LirInstr *i)
+{
+    CgTail *t = cg_new_tail(c, CG_TAIL_HELPER, i);
+    const LirOperand *value = &i->in[1];
+    if (i->in[0].loc.kind != LIR_LOC_REG || value->loc.kind != LIR_LOC_REG) {
+        cg_helper_only(c, t);
+        return;
+    }
+    t->reg = i->in[0].loc.index;
+    int v = value->loc.index;
+    cg_type_way0(c, t, HIR_CACHE_SLOT);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(index), 4));
+    cg_emit2(c, CI_ASM_lea, ci_asm_reg(CG_R11, 8), ci_asm_mem(t->reg, CG_R11, 1, 0, 8));
+    ci_asm_bind(c->a, t->back);
+    cg_incref_reg(c, v);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8), ci_asm_mem(CG_R11, -1, 1, 0, 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_mem(CG_R11, -1, 1, 0, 8), ci_asm_reg(v, 8));
+    cg_decref_reg(c, i, CG_R10, true);
+    const LirOperand *out = &i->out[0];
+    if (out->loc.kind == LIR_LOC_REG) {
+        cg_emit2(c, CI_ASM_xor, ci_asm_reg(out->loc.index, 4), ci_asm_reg(out->loc.index, 4));
+    }
+    else {
+        cg_emit2(c, CI_ASM_mov, cg_loc(out->loc, 8), ci_asm_imm(0));
+    }
+    ci_asm_bind(c->a, t->done);
+}
+
+/* OTHER: way 0's second kind, back to the inline path with r11 set. */
+static void
+cg_tail_other(CgCtx *c, const CgTail *t)
+{
+    LirInstr *i = t->i;
+    ci_asm_bind(c->a, t->other);
+    int second = i->op == LIR_LoadGlobalCached   ? HIR_CACHE_GLOBAL_BUILTIN
+                 : i->op == LIR_LoadMethodCached ? HIR_CACHE_METHOD_VALUES
+                                                 : HIR_CACHE_INSTANCE_VALUE;
+    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(CG_R10, -1, 1, CG_WAY0(kind), 4), ci_asm_imm(second));
+    ci_asm_jcc(c->a, CI_CC_NE, t->slow);
+    if (i->op == LIR_LoadGlobalCached) {
+        cg_frame_dict_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_builtins));
+        cg_way0_check(c, t, CG_WAY0(version2), -1);
+    }
+    else if (i->op == LIR_LoadMethodCached) {
+        /* no materialised instance dict, and the type's shared keys still lack the name */
+        CiAsmOperand dict = ci_asm_mem(t->reg, -1, 1, -3 * (int32_t)sizeof(PyObject *), 8);
+        cg_emit2(c, CI_ASM_cmp, dict, ci_asm_imm(0));
+        ci_asm_jcc(c->a, CI_CC_NE, t->slow);
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+                 ci_asm_mem(t->reg, -1, 1, offsetof(PyObject, ob_type), 8));
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+                 ci_asm_mem(CG_R11, -1, 1, offsetof(PyHeapTypeObject, ht_cached_keys), 8));
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
+                 ci_asm_mem(CG_R11, -1, 1, offsetof(PyDictKeysObject, dk_version), 4));
+        cg_way0_check(c, t, CG_WAY0(version2), -1);
+    }
+    else {
+        /* an instance value: values[index] of the array before the object (for a
+           store, one already set: a new one must also extend the insertion order) */
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
+                 ci_asm_mem(CG_R10, -1, 1, CG_WAY0(index), 4));
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8),
+                 ci_asm_mem(t->reg, -1, 1, -4 * (int32_t)sizeof(PyObject *), 8));
+        cg_emit2(c, CI_ASM_test, ci_asm_reg(CG_R10, 8), ci_asm_reg(CG_R10, 8));
+        ci_asm_jcc(c->a, CI_CC_E, t->slow);
+        CiAsmOperand slot = ci_asm_mem(CG_R10, CG_R11, 8, offsetof(PyDictValues, values), 8);
+        if (i->op == LIR_StoreAttrCached) {
+            cg_emit2(c, CI_ASM_lea, ci_asm_reg(CG_R11, 8), slot);
+            CiAsmOperand old = ci_asm_mem(CG_R11, -1, 1, 0, 8);
+            cg_slow_if_null(c, t, &old);
         }
         else {
-            /* an instance value: values[index] of the array before the object */
-            cg_emit2(c, CI_ASM_cmp, ci_asm_mem(CG_R10, -1, 1, CG_WAY0(kind), 4),
-                     ci_asm_imm(HIR_CACHE_INSTANCE_VALUE));
-            ci_asm_jcc(c->a, CI_CC_NE, l->slow);
-            cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8),
-                     ci_asm_mem(l->reg, -1, 1, -4 * (int32_t)sizeof(PyObject *), 8));
-            cg_emit2(c, CI_ASM_test, ci_asm_reg(CG_R10, 8), ci_asm_reg(CG_R10, 8));
-            ci_asm_jcc(c->a, CI_CC_E, l->slow);
-            cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
-                     ci_asm_mem(CG_R10, CG_R11, 8, offsetof(PyDictValues, values), 8));
-            cg_lookup_found(c, l);
+            cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), slot);
+            cg_slow_if_null(c, t, NULL);
         }
-        cg_emit1(c, CI_ASM_jmp, ci_asm_label(l->back));
     }
-    ci_asm_bind(c->a, l->slow);
+    cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->back));
+}
+
+/* SLOW: the instruction's helper, its result in the outputs, then back to done. */
+static void
+cg_tail_helper(CgCtx *c, const CgTail *t)
+{
+    LirInstr *i = t->i;
+    ci_asm_bind(c->a, t->slow);
     void *fn;
-    if (i->op == LIR_LoadGlobalCached) {
+    switch (i->op) {
+    case LIR_PollEvalBreaker:
+        if (i->in[0].imm != 0) {
+            cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+                     ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
+            cg_load_imm(c, CG_R10, i->in[0].imm);
+            cg_emit2(c, CI_ASM_mov,
+                     ci_asm_mem(CG_R11, -1, 1, offsetof(_PyInterpreterFrame, prev_instr), 8),
+                     ci_asm_reg(CG_R10, 8));
+        }
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8),
+                 ci_asm_mem(LIR_RBP, -1, 1, CG_TSTATE_SLOT, 8));
+        fn = (void *)_PyEval_HandlePending;
+        break;
+    case LIR_LoadGlobalCached:
         cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8),
                  ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
         cg_load_imm(c, LIR_RSI, i->in[0].imm);
         cg_load_imm(c, LIR_RDX, i->in[1].imm);
         fn = (void *)Ci_JitRt_LoadGlobal;
+        break;
+    case LIR_StoreAttrCached: {
+        LirLoc dst[2] = {lir_loc_reg(LIR_RDI), lir_loc_reg(LIR_RDX)};
+        LirLoc src[2] = {i->in[0].loc, i->in[1].loc};
+        cg_parallel(c, dst, src, 2);
+        cg_load_imm(c, LIR_RSI, i->in[2].imm);
+        cg_load_imm(c, LIR_RCX, i->in[3].imm);
+        fn = (void *)Ci_JitRt_StoreAttr;
+        break;
     }
-    else {
+    default: /* LoadAttrCached, LoadMethodCached */
         cg_copy(c, lir_loc_reg(LIR_RDI), i->in[0].loc);
         cg_load_imm(c, LIR_RSI, i->in[1].imm);
         cg_load_imm(c, LIR_RDX, i->in[2].imm);
-        fn = (void *)Ci_JitRt_LoadAttr;
+        fn = i->op == LIR_LoadAttrCached ? (void *)Ci_JitRt_LoadAttr
+                                         : (void *)Ci_JitRt_LoadMethod;
+        break;
     }
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8), ci_asm_imm((int64_t)(intptr_t)fn));
     cg_emit1(c, CI_ASM_call, ci_asm_reg(LIR_RAX, 8));
-    cg_out_store(c, &i->out[0], LIR_RAX);
-    cg_emit1(c, CI_ASM_jmp, ci_asm_label(l->done));
+    if (i->op == LIR_LoadMethodCached) {
+        cg_store_pair(c, i, LIR_RAX, LIR_RDX);
+    }
+    else {
+        if (i->op == LIR_PollEvalBreaker || i->op == LIR_StoreAttrCached) {
+            cg_emit2(c, CI_ASM_movsxd, ci_asm_reg(LIR_RAX, 8), ci_asm_reg(LIR_RAX, 4));
+        }
+        cg_out_store(c, &i->out[0], LIR_RAX);
+    }
+    cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->done));
+}
+
+/* The out-of-line part T of an instruction, after the body. */
+static void
+cg_tail(CgCtx *c, const CgTail *t)
+{
+    if (t->kind == CG_TAIL_DEALLOC) {
+        ci_asm_bind(c->a, t->slow);
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8), ci_asm_reg(t->reg, 8));
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8),
+                 ci_asm_imm((int64_t)(intptr_t)&_Py_Dealloc));
+        cg_emit1(c, CI_ASM_call, ci_asm_reg(LIR_RAX, 8));
+        cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->done));
+        return;
+    }
+    if (t->other >= 0 && t->i->op != LIR_PollEvalBreaker) {
+        cg_tail_other(c, t);
+    }
+    cg_tail_helper(c, t);
 }
 
 /* -- Layout ------------------------------------------------------------------------------
@@ -934,37 +1155,6 @@ cg_branch(CgCtx *c, int xcc, int parity, LirBlock *t_true, LirBlock *t_false,
     }
 }
 
-/* Incref, Decref and XDecref. With immortal instances (Py_IMMORTAL_INSTANCES), an
-   object whose 32-bit count has its sign bit set is immortal and must not be written
-   (that is what keeps a pre-fork heap's pages shared):
-       cmp dword [r], 0; jl skip; add qword [r], 1              (Incref; skip: after it)
-       [test r, r; je skip;] cmp dword [r], 0; jl skip; sub qword [r], 1; je dealloc
-   where dealloc, out of line, calls _Py_Dealloc(r) and jumps back to skip. */
-static void
-cg_refcount(CgCtx *c, LirInstr *i)
-{
-    int r = cg_gp_in(c, &i->in[0], CG_R11);
-    if (i->op == LIR_Incref) {
-        cg_incref_reg(c, r);
-        return;
-    }
-    CgTail *t = cg_new_tail(c, i);
-    t->reg = r;
-    if (i->op == LIR_XDecref) {
-        cg_emit2(c, CI_ASM_test, ci_asm_reg(r, 8), ci_asm_reg(r, 8));
-        ci_asm_jcc(c->a, CI_CC_E, t->done);
-    }
-#ifdef Py_IMMORTAL_INSTANCES
-    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(r, -1, 1, offsetof(PyObject, ob_refcnt), 4),
-             ci_asm_imm(0));
-    ci_asm_jcc(c->a, CI_CC_L, t->done);
-#endif
-    cg_emit2(c, CI_ASM_sub, ci_asm_mem(r, -1, 1, offsetof(PyObject, ob_refcnt), 8),
-             ci_asm_imm(1));
-    ci_asm_jcc(c->a, CI_CC_E, t->slow);
-    ci_asm_bind(c->a, t->done);
-}
-
 static void
 cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
 {
@@ -1022,6 +1212,15 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
         break;
     case LIR_LoadAttrCached:
         cg_load_attr_cached(c, i);
+        break;
+    case LIR_LoadMethodCached:
+        cg_load_method_cached(c, i);
+        break;
+    case LIR_StoreAttrCached:
+        cg_store_attr_cached(c, i);
+        break;
+    case LIR_PollEvalBreaker:
+        cg_poll_eval_breaker(c, i);
         break;
     case LIR_DeoptCmp:
     case LIR_DeoptTest:

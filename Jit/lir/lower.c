@@ -324,8 +324,6 @@ lw_branch_if(LwCtx *c, LirOp op, LirCond cc, int a, LirOperand b, LirBlock *yes)
     c->cur = no;
 }
 
-#define LW_WAY0(field) ((int32_t)offsetof(CiJitSiteCache, way[0].field))
-
 /* Before an instruction that may run Python code or allocate (it may raise), point
    frame->prev_instr at its bytecode instruction, as the interpreter's dispatch does: what
    that code or an allocation hook sees of this frame (f_lineno, warnings' and logging's
@@ -360,38 +358,27 @@ lw_sync_prev_instr(LwCtx *c, HirInstr *i)
 }
 
 /* CheckEvalBreaker: when the eval breaker is set (a pending signal or call, a GIL drop
-   request, an async exception), the interpreter's handler runs out of line; an exception
-   it raises leaves through the error path at the instruction the interpreter would blame
-   (the call or the backward jump, whose offset is the index parameter), with the frame
-   state of the resume point. Then, when sys.settrace or setprofile came on, the
-   interpreter takes over at the resume point. */
+   request, an async exception), the interpreter's handler runs out of line
+   (PollEvalBreaker); an exception it raises leaves through the error path at the
+   instruction the interpreter would blame (the call or the backward jump, whose offset
+   is the index parameter), with the frame state of the resume point. Then, when
+   sys.settrace or setprofile came on, the interpreter takes over at the resume point. */
 static void
 lw_check_eval_breaker(LwCtx *c, HirInstr *i)
 {
-    LirBlock *pending = lw_new_block(c), *done = lw_new_block(c);
-    pending->cold = true;
-    int t = lw_def(c, LIR_Load64, 1,
-                   lw_mem(c->tstate, (int32_t)offsetof(PyThreadState, interp)), lir_imm(0));
-    int r = lw_def(c, LIR_Load32, 1,
-                   lw_mem(t, (int32_t)offsetof(PyInterpreterState, ceval.eval_breaker)),
-                   lir_imm(0));
-    lw_branch_if(c, LIR_BranchTest, LIR_CC_NE, r, lir_vreg(r), pending);
-    lw_tag(c, lir_branch(c->f, c->cur, done));
-    c->cur = pending;
+    intptr_t addr = 0;
     if (c->hir->code != NULL) {
-        lw_store_prev_instr(c, (int)i->index);
+        addr = (intptr_t)(_PyCode_CODE(c->hir->code) + i->index);
     }
-    int v = lw_int_result(c, LW_CALL(c, _PyEval_HandlePending, NULL, lir_vreg(c->tstate)));
+    int v = lw_def(c, LIR_PollEvalBreaker, 1, lir_imm(addr), lir_imm(addr));
     LirInstr *g = lw_use(c, LIR_DeoptCmp, 2, lir_vreg(v), lir_imm(0));
     g->cc = (uint8_t)LIR_CC_LT;
     g->deopt = lw_deopt(c, i->fs, LIR_DEOPT_ERROR, "Raise");
     g->deopt->bc_offset = (int32_t)i->index;
-    lw_tag(c, lir_branch(c->f, c->cur, done));
-    c->cur = done;
-    t = lw_def(c, LIR_Load64, 1,
-               lw_mem(c->tstate, (int32_t)offsetof(PyThreadState, cframe)), lir_imm(0));
-    r = lw_def(c, LIR_Load8, 1, lw_mem(t, (int32_t)offsetof(_PyCFrame, use_tracing)),
-               lir_imm(0));
+    int t = lw_def(c, LIR_Load64, 1,
+                   lw_mem(c->tstate, (int32_t)offsetof(PyThreadState, cframe)), lir_imm(0));
+    int r = lw_def(c, LIR_Load8, 1, lw_mem(t, (int32_t)offsetof(_PyCFrame, use_tracing)),
+                   lir_imm(0));
     lw_guard(c, LIR_DeoptTest, LIR_CC_NE, r, lir_vreg(r), LIR_DEOPT_GUARD, "Tracing");
 }
 
@@ -433,19 +420,6 @@ lw_branch_unless_type(LwCtx *c, int tp, PyTypeObject *type, LirBlock *other)
     lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tp, lir_vreg(want), other);
 }
 
-/* Branches to MISS unless the version tag of OBJ's type equals the one of the cache at
-   CP's first way; returns the vreg holding the type. */
-static int
-lw_miss_unless_type_version(LwCtx *c, int obj, int cp, LirBlock *miss)
-{
-    int tp = lw_type_of(c, obj);
-    int tv = lw_def(c, LIR_Load32, 1,
-                    lw_mem(tp, (int32_t)offsetof(PyTypeObject, tp_version_tag)), lir_imm(0));
-    int cv = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version)), lir_imm(0));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, tv, lir_vreg(cv), miss);
-    return tp;
-}
-
 /* LoadGlobal and LoadAttr: one instruction each, which the code generator expands into
    the site's first cache way inline and the helper out of line. */
 static void
@@ -466,110 +440,38 @@ lw_load_attr(LwCtx *c, HirInstr *i)
     lw_set(c, i, lw_checked(c, r));
 }
 
-/* StoreAttr: the site's first way inline when it is a slot, or an instance value that is
-   already set (a new one must also extend the values' insertion order); else
-   Ci_JitRt_StoreAttr. */
+/* StoreAttr: StoreAttrCached gives 0, or a negative number with an exception set. */
 static void
 lw_store_attr(LwCtx *c, HirInstr *i)
 {
-    LirOperand cache = lw_cache(c, i);
-    int obj = lw_reg(c, i->in[0]), value = lw_reg(c, i->in[1]);
-    LirBlock *slow = lw_new_block(c), *done = lw_new_block(c), *values = lw_new_block(c);
-    LirBlock *store = lw_new_block(c);
-    slow->cold = true;
-    int cp = lw_def(c, LIR_Move, 1, cache, cache);
-    lw_miss_unless_type_version(c, obj, cp, slow);
-    int kind = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(kind)), lir_imm(0));
-    int index = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(index)), lir_imm(0));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_SLOT), values);
-    int slot_addr = lw_def(c, LIR_Lea, 1, lir_mem(obj, index, 1, 0), lir_imm(0));
-    LirBlock *from_slot = c->cur;
-    lw_tag(c, lir_branch(c->f, c->cur, store));
-    c->cur = values;
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_INSTANCE_VALUE), slow);
-    int vals = lw_def(c, LIR_Load64, 1, lw_mem(obj, -4 * (int32_t)sizeof(PyObject *)),
-                      lir_imm(0));
-    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, vals, lir_vreg(vals), slow);
-    int value_addr = lw_def(c, LIR_Lea, 1,
-                            lir_mem(vals, index, 8, (int32_t)offsetof(PyDictValues, values)),
-                            lir_imm(0));
-    int old_value = lw_def(c, LIR_Load64, 1, lw_mem(value_addr, 0), lir_imm(0));
-    lw_branch_if(c, LIR_BranchTest, LIR_CC_EQ, old_value, lir_vreg(old_value), slow);
-    LirBlock *from_values = c->cur;
-    lw_tag(c, lir_branch(c->f, c->cur, store));
-    /* store: old = *addr; *addr = new reference; Py_XDECREF(old) */
-    c->cur = store;
-    int addr;
-    LirInstr *phi = lw_tag(c, lir_phi(c->f, store, LIR_GP, 2, &addr));
-    phi->in[0] = lir_vreg(slot_addr);
-    phi->targets[0] = from_slot;
-    phi->in[1] = lir_vreg(value_addr);
-    phi->targets[1] = from_values;
-    lw_incref(c, value);
-    int old = lw_def(c, LIR_Load64, 1, lw_mem(addr, 0), lir_imm(0));
-    lw_use(c, LIR_Store64, 2, lw_mem(addr, 0), lir_vreg(value));
-    lw_decref(c, old, true);
-    lw_tag(c, lir_branch(c->f, c->cur, done));
-    c->cur = slow;
-    lw_checked_int(c, LW_CALL(c, Ci_JitRt_StoreAttr, NULL, lir_vreg(obj),
-                              lir_imm((int64_t)(intptr_t)i->name), lir_vreg(value), cache));
-    lw_tag(c, lir_branch(c->f, c->cur, done));
-    c->cur = done;
+    LirInstr *st = lir_instr_new(c->f, LIR_StoreAttrCached, 1, 4, 0);
+    st->out[0] = lir_vreg(lir_vreg_new(c->f, LIR_GP));
+    st->in[0] = lir_vreg(lw_reg(c, i->in[0]));
+    st->in[1] = lir_vreg(lw_reg(c, i->in[1]));
+    st->in[2] = lir_imm((int64_t)(intptr_t)i->name);
+    st->in[3] = lw_cache(c, i);
+    lir_block_append(c->cur, st);
+    lw_tag(c, st);
+    lw_guard(c, LIR_DeoptCmp, LIR_CC_LT, st->out[0].vreg, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
 }
 
-/* LoadMethod: the site's first way inline when it holds a method of the object's type
-   that no instance attribute can shadow, giving (method, self); else
-   Ci_JitRt_LoadMethod. Both results meet in phis. */
+/* LoadMethod: LoadMethodCached gives (method, self), or (NULL, attribute); NULL as
+   the second means an error. */
 static void
 lw_load_method(LwCtx *c, HirInstr *i)
 {
-    LirOperand cache = lw_cache(c, i);
-    int obj = lw_reg(c, i->in[0]);
-    LirBlock *slow = lw_new_block(c), *hit = lw_new_block(c), *join = lw_new_block(c);
-    slow->cold = true;
-    int cp = lw_def(c, LIR_Move, 1, cache, cache);
-    int tp = lw_miss_unless_type_version(c, obj, cp, slow);
-    int kind = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(kind)), lir_imm(0));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_EQ, kind, lir_imm(HIR_CACHE_METHOD_NO_DICT), hit);
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kind, lir_imm(HIR_CACHE_METHOD_VALUES), slow);
-    /* no materialised instance dict, and the type's shared keys still lack the name */
-    int dict = lw_def(c, LIR_Load64, 1, lw_mem(obj, -3 * (int32_t)sizeof(PyObject *)),
-                      lir_imm(0));
-    lw_branch_if(c, LIR_BranchTest, LIR_CC_NE, dict, lir_vreg(dict), slow);
-    int keys = lw_def(c, LIR_Load64, 1,
-                      lw_mem(tp, (int32_t)offsetof(PyHeapTypeObject, ht_cached_keys)),
-                      lir_imm(0));
-    int kv = lw_def(c, LIR_Load32, 1,
-                    lw_mem(keys, (int32_t)offsetof(PyDictKeysObject, dk_version)),
-                    lir_imm(0));
-    int cv2 = lw_def(c, LIR_Load32, 1, lw_mem(cp, LW_WAY0(version2)), lir_imm(0));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, kv, lir_vreg(cv2), slow);
-    lw_tag(c, lir_branch(c->f, c->cur, hit));
-    c->cur = hit;
-    int meth = lw_def(c, LIR_Load64, 1, lw_mem(cp, LW_WAY0(descr)), lir_imm(0));
-    lw_incref(c, meth);
-    lw_incref(c, obj);
-    LirBlock *from_hit = c->cur;
-    lw_tag(c, lir_branch(c->f, c->cur, join));
-    c->cur = slow;
-    int second;
-    int first = LW_CALL(c, Ci_JitRt_LoadMethod, &second, lir_vreg(obj),
-                        lir_imm((int64_t)(intptr_t)i->name), cache);
-    lw_guard(c, LIR_DeoptCmp, LIR_CC_EQ, second, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
-    LirBlock *from_slow = c->cur;
-    lw_tag(c, lir_branch(c->f, c->cur, join));
-    c->cur = join;
-    int out[2];
-    int hit_values[2] = {meth, obj}, slow_values[2] = {first, second};
+    LirInstr *m = lir_instr_new(c->f, LIR_LoadMethodCached, 2, 3, 0);
     for (int k = 0; k < 2; k++) {
-        LirInstr *phi = lw_tag(c, lir_phi(c->f, join, LIR_GP, 2, &out[k]));
-        phi->in[0] = lir_vreg(hit_values[k]);
-        phi->targets[0] = from_hit;
-        phi->in[1] = lir_vreg(slow_values[k]);
-        phi->targets[1] = from_slow;
+        m->out[k] = lir_vreg(lir_vreg_new(c->f, LIR_GP));
     }
-    lw_set(c, i, out[0]);
-    c->second[i->id] = out[1];
+    m->in[0] = lir_vreg(lw_reg(c, i->in[0]));
+    m->in[1] = lir_imm((int64_t)(intptr_t)i->name);
+    m->in[2] = lw_cache(c, i);
+    lir_block_append(c->cur, m);
+    lw_tag(c, m);
+    lw_guard(c, LIR_DeoptCmp, LIR_CC_EQ, m->out[1].vreg, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
+    lw_set(c, i, m->out[0].vreg);
+    c->second[i->id] = m->out[1].vreg;
 }
 
 /* Call: Ci_JitRt_CallEnter makes the call, or, for a function with compiled code, pushes

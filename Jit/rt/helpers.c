@@ -233,6 +233,7 @@ rt_load_attr_way(PyObject *obj, HirCache *e)
 PyObject *
 Ci_JitRt_LoadAttr(PyObject *obj, PyObject *name, CiJitSiteCache *c)
 {
+    c->calls++;
     PyObject *v;
     for (int k = 0; k < CI_JIT_CACHE_WAYS; k++) {
         if ((v = rt_load_attr_way(obj, &c->way[k])) != NULL) {
@@ -286,6 +287,7 @@ rt_store_attr_way(PyObject *obj, PyObject *value, HirCache *e)
 int
 Ci_JitRt_StoreAttr(PyObject *obj, PyObject *name, PyObject *value, CiJitSiteCache *c)
 {
+    c->calls++;
     for (int k = 0; k < CI_JIT_CACHE_WAYS; k++) {
         if (rt_store_attr_way(obj, value, &c->way[k])) {
             return 0;
@@ -327,6 +329,7 @@ rt_load_method_way(PyObject *obj, HirCache *e, CiJitPair *r)
 CiJitPair
 Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name, CiJitSiteCache *c)
 {
+    c->calls++;
     CiJitPair r = {NULL, NULL};
     for (int k = 0; k < CI_JIT_CACHE_WAYS; k++) {
         if (rt_load_method_way(obj, &c->way[k], &r)) {
@@ -400,6 +403,7 @@ rt_fill_global(HirCache *c, PyDictObject *globals, PyDictObject *builtins, PyObj
 PyObject *
 Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, CiJitSiteCache *c)
 {
+    c->calls++;
     PyObject *globals = frame->f_globals, *builtins = frame->f_builtins;
     PyObject *v;
     if (PyDict_CheckExact(globals) && PyDict_CheckExact(builtins)) {

@@ -28,6 +28,7 @@ typedef struct {
 typedef struct CiJitSiteCache {
     HirCache way[CI_JIT_CACHE_WAYS];
     uint32_t misses;    /* lookups that missed every way */
+    uint32_t calls;     /* times compiled code's inline path called the helper */
 } CiJitSiteCache;
 
 /* LOAD_GLOBAL: globals, then builtins; NameError (with .name set) when absent. */
