@@ -744,6 +744,15 @@ TEST(LirCodegen, DeoptExitWritesTheFrame)
     Py_DECREF(kept); // the reference the exit added
     Py_DECREF(kept);
     Py_DECREF(given);
+
+    // A guard before the first instruction leaves prev_instr one before it.
+    Compiled first("func first {\nbb0:\n  %0 = Arg 0\n  %1 = Arg 1\n"
+                   "  Deopt deopt(guard, -1, 0, \"Entry\") []\n}\n");
+    ASSERT_COMPILED(first);
+    memset(ff.bytes, 0, sizeof ff.bytes);
+    frame->f_code = (PyCodeObject *)code;
+    EXPECT_EQ(first.fn<CiJitBody>()(PyThreadState_Get(), frame), CI_JIT_DEOPT);
+    EXPECT_EQ(frame->prev_instr, _PyCode_CODE((PyCodeObject *)code) - 1);
     Py_DECREF(code);
 }
 

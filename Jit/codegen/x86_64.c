@@ -54,6 +54,7 @@ typedef struct CgCtx {
     LirInstr **stubs; /* instructions with a deopt exit, and their labels */
     int *stub_labels;
     int nstubs, stubs_cap;
+    int exit_tails[2 * CI_JIT_DEOPT_NUM_REASONS]; /* labels, -1 until a stub needs one */
     struct CgTail *tails; /* out-of-line parts of instructions, emitted after the body */
     int ntails, tails_cap;
     const char *why;
@@ -1286,9 +1287,14 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
                         ++r10->ob_refcnt;
                         frame->localsplus[slot] = r10
        frame->stacktop = stacktop
-       frame->prev_instr = _PyCode_CODE(frame->f_code) + bc_offset
        release the exit's `release` values (Py_XDECREF, through scratch slots)
-       rax = CI_JIT_DEOPT or CI_JIT_DEOPT_ERROR; jump to the epilogue
+       eax = bc_offset; jump to the function's exit tail for this counter and kind
+
+   The exit tail, one per deopt counter and kind a function uses, finishes:
+
+       r11 = frame
+       frame->prev_instr = _PyCode_CODE(frame->f_code) + eax
+       ++the counter; rax = CI_JIT_DEOPT or CI_JIT_DEOPT_ERROR; jump to the epilogue
 
    The values are read from their allocated locations directly (registers or spill
    slots), so the stub needs no register beyond r10/r11 and rax until the releases,
@@ -1393,23 +1399,36 @@ cg_stub(CgCtx *c, LirInstr *i, int label)
     cg_emit2(c, CI_ASM_mov,
              ci_asm_mem(CG_R11, -1, 1, offsetof(_PyInterpreterFrame, stacktop), 4),
              ci_asm_imm(d->stacktop));
+    cg_stub_releases(c, d);
+    /* sign-extended: a guard before the first instruction leaves offset -1 */
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8), ci_asm_imm(d->bc_offset));
+    int tail = cg_stub_counter(d) * 2 + (d->kind == LIR_DEOPT_ERROR);
+    if (c->exit_tails[tail] < 0) {
+        c->exit_tails[tail] = ci_asm_new_label(c->a);
+    }
+    cg_emit1(c, CI_ASM_jmp, ci_asm_label(c->exit_tails[tail]));
+}
+
+/* The exit tail TAIL (counter * 2 + is_error), entered with eax = the bytecode offset. */
+static void
+cg_exit_tail(CgCtx *c, int tail)
+{
+    ci_asm_bind(c->a, c->exit_tails[tail]);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+             ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8),
              ci_asm_mem(CG_R11, -1, 1, offsetof(_PyInterpreterFrame, f_code), 8));
     cg_emit2(c, CI_ASM_lea, ci_asm_reg(CG_R10, 8),
-             ci_asm_mem(CG_R10, -1, 1,
-                        (int32_t)(offsetof(PyCodeObject, co_code_adaptive) +
-                                  sizeof(_Py_CODEUNIT) * (ptrdiff_t)d->bc_offset),
-                        8));
+             ci_asm_mem(CG_R10, LIR_RAX, (int)sizeof(_Py_CODEUNIT),
+                        (int32_t)offsetof(PyCodeObject, co_code_adaptive), 8));
     cg_emit2(c, CI_ASM_mov,
              ci_asm_mem(CG_R11, -1, 1, offsetof(_PyInterpreterFrame, prev_instr), 8),
              ci_asm_reg(CG_R10, 8));
-    cg_stub_releases(c, d);
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8),
-             ci_asm_imm((int64_t)(intptr_t)ci_jit_deopt_counter(cg_stub_counter(d))));
+             ci_asm_imm((int64_t)(intptr_t)ci_jit_deopt_counter(tail / 2)));
     cg_emit2(c, CI_ASM_add, ci_asm_mem(LIR_RAX, -1, 1, 0, 8), ci_asm_imm(1));
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 4),
-             ci_asm_imm((int64_t)(intptr_t)(d->kind == LIR_DEOPT_ERROR ? CI_JIT_DEOPT_ERROR
-                                                                       : CI_JIT_DEOPT)));
+             ci_asm_imm((int64_t)(intptr_t)(tail % 2 ? CI_JIT_DEOPT_ERROR : CI_JIT_DEOPT)));
     cg_emit1(c, CI_ASM_jmp, ci_asm_label(c->epilogue));
 }
 
@@ -1483,6 +1502,9 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
         c.labels[k] = ci_asm_new_label(c.a);
     }
     c.epilogue = ci_asm_new_label(c.a);
+    for (int k = 0; k < 2 * CI_JIT_DEOPT_NUM_REASONS; k++) {
+        c.exit_tails[k] = -1;
+    }
     cg_prologue(&c);
     LirBlock **layout = malloc(sizeof(LirBlock *) * (f->nblocks + 1));
     int nlayout = cg_layout(f, layout);
@@ -1514,6 +1536,11 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
     }
     for (int k = 0; k < c.nstubs && c.why == NULL; k++) {
         cg_stub(&c, c.stubs[k], c.stub_labels[k]);
+    }
+    for (int k = 0; k < 2 * CI_JIT_DEOPT_NUM_REASONS; k++) {
+        if (c.exit_tails[k] >= 0) {
+            cg_exit_tail(&c, k);
+        }
     }
     void *fn = NULL;
     size_t size = 0;
