@@ -223,7 +223,14 @@ cg_parallel(CgCtx *c, const LirLoc *dst, const LirLoc *src, int n)
     if (n == 0) {
         return;
     }
-    LirMoveStep *steps = malloc(sizeof(LirMoveStep) * (3 * n + 1));
+    if (n == 1) {
+        if (!lir_loc_eq(dst[0], src[0])) {
+            cg_copy(c, dst[0], src[0]);
+        }
+        return;
+    }
+    LirMoveStep small[48];
+    LirMoveStep *steps = 3 * n + 1 <= 48 ? small : malloc(sizeof(LirMoveStep) * (3 * n + 1));
     int ns = lir_parallel_move(dst, src, n, CG_R11, steps);
     for (int k = 0; k < ns; k++) {
         if (steps[k].kind == LIR_MOVE_SWAP) {
@@ -233,7 +240,9 @@ cg_parallel(CgCtx *c, const LirLoc *dst, const LirLoc *src, int n)
             cg_copy(c, steps[k].dst, steps[k].src);
         }
     }
-    free(steps);
+    if (steps != small) {
+        free(steps);
+    }
 }
 
 /* -- Conditions -------------------------------------------------------------------------- */
@@ -625,14 +634,17 @@ cg_args(CgCtx *c, LirInstr *i)
 static void
 cg_parmove(CgCtx *c, LirInstr *i)
 {
-    LirLoc *dst = malloc(sizeof(LirLoc) * i->nout * 2 + 1);
+    LirLoc small[32];
+    LirLoc *dst = 2 * i->nout <= 32 ? small : malloc(sizeof(LirLoc) * i->nout * 2);
     LirLoc *src = dst + i->nout;
     for (int k = 0; k < i->nout; k++) {
         dst[k] = i->out[k].loc;
         src[k] = i->in[k].loc;
     }
     cg_parallel(c, dst, src, i->nout);
-    free(dst);
+    if (dst != small) {
+        free(dst);
+    }
 }
 
 static int

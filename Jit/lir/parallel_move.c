@@ -55,15 +55,24 @@ lir_parallel_move(const LirLoc *dst, const LirLoc *src, int n, int scratch,
         nkeys = a > nkeys ? a : nkeys;
         nkeys = b > nkeys ? b : nkeys;
     }
-    int *readers = calloc((size_t)nkeys, sizeof(int));
-    int *writer = malloc(sizeof(int) * (size_t)nkeys);
-    int *work = malloc(sizeof(int) * (size_t)(n + 1));
-    bool *done = calloc((size_t)(n + 1), sizeof(bool));
+    /* the common small case (a call's arguments, an edge's few values) on the stack */
+    enum { PM_SMALL = 64 };
+    int small_readers[PM_SMALL], small_writer[PM_SMALL], small_work[PM_SMALL];
+    bool small_done[PM_SMALL];
+    bool small = nkeys <= PM_SMALL && n < PM_SMALL;
+    int *readers = small ? small_readers : malloc(sizeof(int) * (size_t)nkeys);
+    int *writer = small ? small_writer : malloc(sizeof(int) * (size_t)nkeys);
+    int *work = small ? small_work : malloc(sizeof(int) * (size_t)(n + 1));
+    bool *done = small ? small_done : malloc(sizeof(bool) * (size_t)(n + 1));
     if (readers == NULL || writer == NULL || work == NULL || done == NULL) {
         abort();
     }
     for (int k = 0; k < nkeys; k++) {
+        readers[k] = 0;
         writer[k] = -1;
+    }
+    for (int k = 0; k < n; k++) {
+        done[k] = false;
     }
     for (int k = 0; k < n; k++) {
         if (lir_loc_eq(dst[k], src[k])) {
@@ -119,9 +128,11 @@ lir_parallel_move(const LirLoc *dst, const LirLoc *src, int n, int scratch,
             done[m] = true;
         }
     }
-    free(readers);
-    free(writer);
-    free(work);
-    free(done);
+    if (!small) {
+        free(readers);
+        free(writer);
+        free(work);
+        free(done);
+    }
     return nsteps;
 }
