@@ -1226,3 +1226,51 @@ TEST(LirCodegen, LoadAttrCachedOfASpilledObject)
     Py_DECREF(a);
     Py_DECREF(ns);
 }
+
+// An instance whose attributes became a real dict (here by reading __dict__): the helper's
+// ways find attributes by a hint into the dict and methods by the dict's keys version,
+// without a generic lookup (`misses` counts lookups no way answered).
+TEST(LirCodegen, CachedLookupsOnAnInstanceDict)
+{
+    AttrFixture fx;
+    ASSERT_NE(fx.p, nullptr);
+    PyObject *d = PyRun_String("(lambda d: (d.__dict__, d)[1])(Plain())", Py_eval_input,
+                               fx.ns, fx.ns);
+    ASSERT_NE(d, nullptr);
+    ASSERT_EQ(PyObject_SetAttr(d, fx.a, fx.a), 0);
+    PyObject *m = PyUnicode_InternFromString("m");
+    CiJitSiteCache attr_cache = {}, meth_cache = {};
+    Compiled attr(lookup_text("LoadAttrCached", "%2, " + imm(fx.a) + ", " + imm(&attr_cache)));
+    Compiled meth(lookup_text("LoadMethodCached", "%2, " + imm(m) + ", " + imm(&meth_cache),
+                              true));
+    ASSERT_COMPILED(attr);
+    ASSERT_COMPILED(meth);
+
+    for (int round = 0; round < 3; round++) {
+        EXPECT_EQ(utf8(run_in_frame(attr, nullptr, nullptr, d)), "a");
+        PyObject *self = run_in_frame(meth, nullptr, nullptr, d);
+        EXPECT_EQ(self, d);
+        Py_DECREF(self);
+        Py_DECREF(_PyType_Lookup(Py_TYPE(d), m));  // the method's reference
+    }
+    EXPECT_EQ(attr_cache.way[0].kind, HIR_CACHE_DICT_HINT);
+    EXPECT_EQ(meth_cache.way[0].kind, HIR_CACHE_METHOD_WITH_DICT);
+    EXPECT_EQ(attr_cache.misses, 1u);
+    EXPECT_EQ(meth_cache.misses, 1u);
+
+    // a deleted and set again attribute (at the same entry of this split dict, or at a
+    // new one) and a shadowing instance attribute: the right answers, the latter through
+    // the generic lookup
+    PyObject *dict = PyObject_GetAttrString(d, "__dict__");
+    ASSERT_EQ(PyDict_DelItem(dict, fx.a), 0);
+    ASSERT_EQ(PyDict_SetItem(dict, fx.a, Py_None), 0);
+    ASSERT_EQ(PyDict_SetItem(dict, m, Py_True), 0);
+    PyObject *r = run_in_frame(attr, nullptr, nullptr, d);
+    EXPECT_EQ(r, Py_None);
+    Py_XDECREF(r);
+    EXPECT_EQ(run_in_frame(meth, nullptr, nullptr, d), Py_True);  // (NULL, d.m)
+    EXPECT_EQ(meth_cache.misses, 2u);
+    Py_DECREF(dict);
+    Py_DECREF(m);
+    Py_DECREF(d);
+}

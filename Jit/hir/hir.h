@@ -173,6 +173,9 @@ enum {
     HIR_CACHE_METHOD_NO_DICT,   /* LOAD_METHOD, instances have no dict */
     HIR_CACHE_GLOBAL_MODULE,    /* LOAD_GLOBAL found in the globals */
     HIR_CACHE_GLOBAL_BUILTIN,   /* LOAD_GLOBAL found in the builtins */
+    HIR_CACHE_METHOD_WITH_DICT, /* LOAD_METHOD, instance whose attributes are a real dict
+                                   (managed): its keys, at version2, lack the name */
+    HIR_CACHE_DICT_HINT,        /* LOAD_ATTR from such a dict: its entry `index` */
 };
 typedef struct HirBlock HirBlock;
 typedef struct HirFunc HirFunc;

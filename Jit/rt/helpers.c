@@ -127,14 +127,26 @@ rt_fill_attr(HirCache *c, PyObject *obj, PyObject *name, bool store, bool method
     bool managed = (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) != 0;
     c->version = version;
     if (descr == NULL) {
-        /* Only the instance can have it: its values, when they are not a real dict. */
-        if (method || !managed || *_PyObject_ValuesPointer(obj) == NULL) {
+        /* Only the instance can have it: in its values, or in the real dict they became
+           (the entry where the name is now, a hint checked on every lookup). */
+        if (method || !managed) {
             return;
         }
-        Py_ssize_t ix = rt_shared_index(tp, name);
-        if (ix >= 0 && ix <= UINT16_MAX) {
+        Py_ssize_t ix = -1;
+        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
+        if (*_PyObject_ValuesPointer(obj) != NULL) {
+            ix = rt_shared_index(tp, name);
             c->kind = HIR_CACHE_INSTANCE_VALUE;
+        }
+        else if (dict != NULL && dict->ma_keys->dk_kind != DICT_KEYS_GENERAL) {
+            ix = _PyDictKeys_StringLookup(dict->ma_keys, name);
+            c->kind = HIR_CACHE_DICT_HINT;
+        }
+        if (ix >= 0 && ix <= UINT16_MAX) {
             c->index = (uint32_t)ix;
+        }
+        else {
+            c->kind = HIR_CACHE_NONE;
         }
         return;
     }
@@ -160,8 +172,12 @@ rt_fill_attr(HirCache *c, PyObject *obj, PyObject *name, bool store, bool method
         return;
     }
     if (managed) {
-        PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
-        if (*_PyObject_ManagedDictPointer(obj) != NULL || keys == NULL
+        /* The keys the instance's attributes use must lack the name: the type's shared
+           keys, or those of the real dict the values became (a method only). */
+        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
+        PyDictKeysObject *keys = dict != NULL ? dict->ma_keys
+                                              : ((PyHeapTypeObject *)tp)->ht_cached_keys;
+        if ((dict != NULL && (!method || keys->dk_kind == DICT_KEYS_GENERAL)) || keys == NULL
             || _PyDictKeys_StringLookup(keys, name) != DKIX_EMPTY) {
             return;
         }
@@ -169,7 +185,9 @@ rt_fill_attr(HirCache *c, PyObject *obj, PyObject *name, bool store, bool method
         if (c->version2 == 0) {
             return;
         }
-        c->kind = method ? HIR_CACHE_METHOD_VALUES : HIR_CACHE_CLASS_VALUE;
+        c->kind = dict != NULL ? HIR_CACHE_METHOD_WITH_DICT
+                  : method     ? HIR_CACHE_METHOD_VALUES
+                               : HIR_CACHE_CLASS_VALUE;
     }
     else if (tp->tp_dictoffset == 0) {
         c->kind = method ? HIR_CACHE_METHOD_NO_DICT : HIR_CACHE_CLASS_VALUE;
@@ -206,9 +224,27 @@ rt_cached_module_attr(PyObject *obj, HirCache *c)
     return DK_UNICODE_ENTRIES(keys)[c->index].me_value;
 }
 
+/* The value of the entry a DICT_HINT cache names in OBJ's real dict, when the entry
+   still holds NAME; else NULL. */
+static inline PyObject *
+rt_dict_hint(PyObject *obj, PyObject *name, HirCache *c)
+{
+    PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
+    if (dict == NULL) {
+        return NULL;
+    }
+    PyDictKeysObject *keys = dict->ma_keys;
+    if (keys->dk_kind == DICT_KEYS_GENERAL || c->index >= (uint32_t)keys->dk_nentries
+        || DK_UNICODE_ENTRIES(keys)[c->index].me_key != name) {
+        return NULL;
+    }
+    return dict->ma_values != NULL ? dict->ma_values->values[c->index]
+                                   : DK_UNICODE_ENTRIES(keys)[c->index].me_value;
+}
+
 /* LOAD_ATTR's fast path through way E: a borrowed reference, or NULL on a miss. */
 static inline PyObject *
-rt_load_attr_way(PyObject *obj, HirCache *e)
+rt_load_attr_way(PyObject *obj, PyObject *name, HirCache *e)
 {
     if (e->kind == HIR_CACHE_MODULE) {
         return rt_cached_module_attr(obj, e);
@@ -225,6 +261,8 @@ rt_load_attr_way(PyObject *obj, HirCache *e)
         return *(PyObject **)((char *)obj + e->index);
     case HIR_CACHE_CLASS_VALUE:
         return rt_unshadowed(obj, e) ? e->descr : NULL;
+    case HIR_CACHE_DICT_HINT:
+        return rt_dict_hint(obj, name, e);
     default:
         return NULL;
     }
@@ -236,14 +274,14 @@ Ci_JitRt_LoadAttr(PyObject *obj, PyObject *name, CiJitSiteCache *c)
     c->calls++;
     PyObject *v;
     for (int k = 0; k < CI_JIT_CACHE_WAYS; k++) {
-        if ((v = rt_load_attr_way(obj, &c->way[k])) != NULL) {
+        if ((v = rt_load_attr_way(obj, name, &c->way[k])) != NULL) {
             return Py_NewRef(v);
         }
     }
     HirCache *e = rt_refill_way(c, CI_JIT_CACHE_WAYS);
     if (e != NULL) {
         rt_fill_attr(e, obj, name, false, false);
-        if ((v = rt_load_attr_way(obj, e)) != NULL) {
+        if ((v = rt_load_attr_way(obj, name, e)) != NULL) {
             return Py_NewRef(v);
         }
     }
@@ -316,9 +354,25 @@ rt_load_method_way(PyObject *obj, HirCache *e, CiJitPair *r)
         r->second = Py_NewRef(v);
         return true;
     }
-    if (Py_TYPE(obj)->tp_version_tag != e->version
-        || (e->kind != HIR_CACHE_METHOD_NO_DICT
-            && (e->kind != HIR_CACHE_METHOD_VALUES || !rt_unshadowed(obj, e)))) {
+    if (Py_TYPE(obj)->tp_version_tag != e->version) {
+        return false;
+    }
+    switch (e->kind) {
+    case HIR_CACHE_METHOD_NO_DICT:
+        break;
+    case HIR_CACHE_METHOD_VALUES:
+        if (!rt_unshadowed(obj, e)) {
+            return false;
+        }
+        break;
+    case HIR_CACHE_METHOD_WITH_DICT: {
+        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
+        if (dict == NULL || dict->ma_keys->dk_version != e->version2) {
+            return false;
+        }
+        break;
+    }
+    default:
         return false;
     }
     r->first = Py_NewRef(e->descr);

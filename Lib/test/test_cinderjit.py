@@ -833,6 +833,37 @@ class InlineCacheTests(JitTestCase):
                    [replace_method, shadow_in_instance, unshadow])
         self.steps(call_method, lambda: (Slotted(3),), [])
 
+    def test_instance_dict(self):
+        # An instance whose attributes became a real dict (read through __dict__): the
+        # caches hint at its entries and check its keys for shadowing methods.
+        C = type("C", (Plain,), {})
+        o = C(1)
+        vars(o)
+
+        def add_key():
+            o.__dict__["other"] = 1
+
+        def delete_and_restore():
+            del o.x
+            o.x = 2
+
+        def grow():
+            for k in range(40):
+                setattr(o, "a%d" % k, k)
+
+        def shadow_method():
+            o.method = lambda: "instance attribute"
+
+        def unshadow():
+            del o.method
+
+        def replace_method():
+            C.method = lambda self: ("replaced", self.x)
+
+        self.steps(read_x, lambda: (o,), [add_key, delete_and_restore, grow])
+        self.steps(call_method, lambda: (o,),
+                   [add_key, shadow_method, unshadow, grow, replace_method])
+
     def test_globals_and_builtins(self):
         g = globals()
 
