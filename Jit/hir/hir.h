@@ -174,8 +174,10 @@ enum {
     HIR_CACHE_GLOBAL_MODULE,    /* LOAD_GLOBAL found in the globals */
     HIR_CACHE_GLOBAL_BUILTIN,   /* LOAD_GLOBAL found in the builtins */
     HIR_CACHE_METHOD_WITH_DICT, /* LOAD_METHOD, instance whose attributes are a real dict
-                                   (managed): its keys, at version2, lack the name */
-    HIR_CACHE_DICT_HINT,        /* LOAD_ATTR from such a dict: its entry `index` */
+                                   (at offset `index`): its keys, at version2, lack the
+                                   name; version2 0: it has no dict yet */
+    HIR_CACHE_DICT_HINT,        /* LOAD_ATTR from such a dict (at offset version2): its
+                                   entry `index` */
 };
 typedef struct HirBlock HirBlock;
 typedef struct HirFunc HirFunc;

@@ -58,6 +58,26 @@ rt_refill_way(CiJitSiteCache *c, int nways)
     return &c->way[0];
 }
 
+/* Where TP's instances keep their dict: the managed dict's place before the object, or
+   tp_dictoffset; 0 when they have none, or one these caches do not handle (at the end
+   of a variable-size object: a negative offset). */
+static int32_t
+rt_dict_offset(PyTypeObject *tp)
+{
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        return -3 * (int32_t)sizeof(PyObject *);
+    }
+    return tp->tp_dictoffset > 0 && tp->tp_dictoffset <= INT16_MAX ? (int32_t)tp->tp_dictoffset
+                                                                   : 0;
+}
+
+/* OBJ's dict at OFFSET (from rt_dict_offset), or NULL. */
+static inline PyDictObject *
+rt_instance_dict(PyObject *obj, int32_t offset)
+{
+    return *(PyDictObject **)((char *)obj + offset);
+}
+
 /* A type's version tag for caching, assigning one if needed; 0 when it has none. */
 static uint32_t
 rt_type_version(PyTypeObject *tp, PyObject *name, PyObject **descr)
@@ -125,22 +145,27 @@ rt_fill_attr(HirCache *c, PyObject *obj, PyObject *name, bool store, bool method
         return;
     }
     bool managed = (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) != 0;
+    int32_t offset = rt_dict_offset(tp);
+    if (offset == 0 && tp->tp_dictoffset != 0) {
+        return; /* a dict at the end of a variable-size object, or too far */
+    }
     c->version = version;
     if (descr == NULL) {
-        /* Only the instance can have it: in its values, or in the real dict they became
-           (the entry where the name is now, a hint checked on every lookup). */
-        if (method || !managed) {
+        /* Only the instance can have it: in its values, or in its real dict (the entry
+           where the name is now, a hint checked on every lookup). */
+        if (method || offset == 0) {
             return;
         }
         Py_ssize_t ix = -1;
-        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
-        if (*_PyObject_ValuesPointer(obj) != NULL) {
+        PyDictObject *dict = rt_instance_dict(obj, offset);
+        if (managed && *_PyObject_ValuesPointer(obj) != NULL) {
             ix = rt_shared_index(tp, name);
             c->kind = HIR_CACHE_INSTANCE_VALUE;
         }
         else if (dict != NULL && dict->ma_keys->dk_kind != DICT_KEYS_GENERAL) {
             ix = _PyDictKeys_StringLookup(dict->ma_keys, name);
             c->kind = HIR_CACHE_DICT_HINT;
+            c->version2 = (uint32_t)offset;
         }
         if (ix >= 0 && ix <= UINT16_MAX) {
             c->index = (uint32_t)ix;
@@ -171,30 +196,36 @@ rt_fill_attr(HirCache *c, PyObject *obj, PyObject *name, bool store, bool method
                    : dtp->tp_descr_get != NULL)) {
         return;
     }
-    if (managed) {
-        /* The keys the instance's attributes use must lack the name: the type's shared
-           keys, or those of the real dict the values became (a method only). */
-        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
-        PyDictKeysObject *keys = dict != NULL ? dict->ma_keys
-                                              : ((PyHeapTypeObject *)tp)->ht_cached_keys;
-        if ((dict != NULL && (!method || keys->dk_kind == DICT_KEYS_GENERAL)) || keys == NULL
-            || _PyDictKeys_StringLookup(keys, name) != DKIX_EMPTY) {
-            return;
-        }
-        c->version2 = _PyDictKeys_GetVersionForCurrentState(keys);
-        if (c->version2 == 0) {
-            return;
-        }
-        c->kind = dict != NULL ? HIR_CACHE_METHOD_WITH_DICT
-                  : method     ? HIR_CACHE_METHOD_VALUES
-                               : HIR_CACHE_CLASS_VALUE;
-    }
-    else if (tp->tp_dictoffset == 0) {
+    if (offset == 0) {
         c->kind = method ? HIR_CACHE_METHOD_NO_DICT : HIR_CACHE_CLASS_VALUE;
-    }
-    else {
+        c->descr = descr;
         return;
     }
+    /* The keys the instance's attributes use must lack the name: the type's shared keys
+       (values not made a dict), or those of its real dict; or it has no dict yet (a
+       method only, for these two). */
+    PyDictObject *dict = rt_instance_dict(obj, offset);
+    bool values = managed && *_PyObject_ValuesPointer(obj) != NULL;
+    if (!values && !method) {
+        return;
+    }
+    PyDictKeysObject *keys = values ? ((PyHeapTypeObject *)tp)->ht_cached_keys
+                             : dict != NULL ? dict->ma_keys
+                                            : NULL;
+    c->version2 = 0;
+    if (keys != NULL) {
+        if (keys->dk_kind == DICT_KEYS_GENERAL
+            || _PyDictKeys_StringLookup(keys, name) != DKIX_EMPTY
+            || (c->version2 = _PyDictKeys_GetVersionForCurrentState(keys)) == 0) {
+            return;
+        }
+    }
+    else if (values || managed) {
+        return; /* a managed dict is NULL only while the values hold the attributes */
+    }
+    c->kind = values ? (method ? HIR_CACHE_METHOD_VALUES : HIR_CACHE_CLASS_VALUE)
+                     : HIR_CACHE_METHOD_WITH_DICT;
+    c->index = (uint32_t)offset;
     c->descr = descr;
 }
 
@@ -229,7 +260,7 @@ rt_cached_module_attr(PyObject *obj, HirCache *c)
 static inline PyObject *
 rt_dict_hint(PyObject *obj, PyObject *name, HirCache *c)
 {
-    PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
+    PyDictObject *dict = rt_instance_dict(obj, (int32_t)c->version2);
     if (dict == NULL) {
         return NULL;
     }
@@ -366,8 +397,10 @@ rt_load_method_way(PyObject *obj, HirCache *e, CiJitPair *r)
         }
         break;
     case HIR_CACHE_METHOD_WITH_DICT: {
-        PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
-        if (dict == NULL || dict->ma_keys->dk_version != e->version2) {
+        /* no dict yet (version2 0), or a dict whose keys are still those cached */
+        PyDictObject *dict = rt_instance_dict(obj, (int32_t)e->index);
+        if (dict == NULL ? e->version2 != 0
+                         : e->version2 == 0 || dict->ma_keys->dk_version != e->version2) {
             return false;
         }
         break;

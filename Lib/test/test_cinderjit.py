@@ -706,6 +706,10 @@ def call_method(o):
     return o.method()
 
 
+def call_done(o):
+    return o.done()
+
+
 def read_global():
     return cache_global, len("abc")
 
@@ -863,6 +867,36 @@ class InlineCacheTests(JitTestCase):
         self.steps(read_x, lambda: (o,), [add_key, delete_and_restore, grow])
         self.steps(call_method, lambda: (o,),
                    [add_key, shadow_method, unshadow, grow, replace_method])
+
+    def test_dict_offset_instances(self):
+        # Instances whose dict sits at tp_dictoffset (C types that have one, and their
+        # subclasses): methods before and after the dict exists, then shadowed, and
+        # attributes found in the dict.
+        class E(Exception):
+            def method(self):
+                return ("method", self.args)
+
+        e = E(1)
+        fut = asyncio.Future(loop=asyncio.new_event_loop())
+        fut._loop.close()
+
+        def set_attrs():
+            e.x = 5
+            fut.x = 6
+
+        def shadow():
+            e.method = lambda: "instance attribute"
+            fut.done = lambda: "instance attribute"
+
+        def unshadow():
+            del e.method
+            del fut.done
+
+        changes = [set_attrs, shadow, unshadow]
+        self.steps(call_method, lambda: (e,), changes)
+        self.steps(call_done, lambda: (fut,), changes)
+        self.steps(read_x, lambda: (e,), changes)
+        self.steps(read_x, lambda: (fut,), changes)
 
     def test_globals_and_builtins(self):
         g = globals()
