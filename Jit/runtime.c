@@ -494,9 +494,7 @@ Ci_JitResumeGenerator(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObjec
         _PyFrame_GetGenerator(frame)->gi_frame_state = FRAME_SUSPENDED;
     }
     else if (res == CI_JIT_DEOPT || res == CI_JIT_DEOPT_ERROR) {
-        res = _PyEval_EvalFrameDefault(tstate, frame,
-                                       res == CI_JIT_DEOPT_ERROR ? CI_JIT_THROWFLAG_DEOPT_ERROR
-                                                                 : 0);
+        res = ci_jit_finish_deopted(tstate, frame, res);
     }
     else {
         /* Returned: the body consumed its stack (RESUME_JIT's return path). */
@@ -527,6 +525,18 @@ rt_direct_entry(PyThreadState *tstate, PyFunctionObject *func, int entry)
         return NULL;
     }
     return st->body;
+}
+
+PyObject *
+ci_jit_finish_deopted(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *res)
+{
+    if (res != CI_JIT_DEOPT && res != CI_JIT_DEOPT_ERROR) {
+        return res;
+    }
+    /* The interpreter continues at prev_instr + 1, or unwinds from prev_instr with the
+       exception set (its generator.throw() entry, less the tracer's event). */
+    return _PyEval_EvalFrameDefault(
+        tstate, frame, res == CI_JIT_DEOPT_ERROR ? CI_JIT_THROWFLAG_DEOPT_ERROR : 0);
 }
 
 CiJitBody

@@ -382,6 +382,19 @@ lw_check_eval_breaker(LwCtx *c, HirInstr *i)
     lw_guard(c, LIR_DeoptTest, LIR_CC_NE, r, lir_vreg(r), LIR_DEOPT_GUARD, "Tracing");
 }
 
+/* A phi at the top of JOIN merging IN[k] from block FROM[k]; returns its vreg. */
+static int
+lw_phi(LwCtx *c, LirBlock *join, int n, const int *in, LirBlock *const *from)
+{
+    int r;
+    LirInstr *phi = lw_tag(c, lir_phi(c->f, join, LIR_GP, n, &r));
+    for (int k = 0; k < n; k++) {
+        phi->in[k] = lir_vreg(in[k]);
+        phi->targets[k] = from[k];
+    }
+    return r;
+}
+
 /* Ends the lowering of a lookup whose inline paths (ending in the blocks FROM[0..n-1])
    and helper path (the current block) produced IN[0..n]: branch all to a join block and
    merge the results in a phi there, which becomes I's value. */
@@ -394,14 +407,9 @@ lw_join(LwCtx *c, HirInstr *i, LirBlock **from, int *in, int n)
         lw_tag(c, lir_branch(c->f, from[k], join));
     }
     c->cur = join;
-    int r;
-    LirInstr *phi = lw_tag(c, lir_phi(c->f, join, LIR_GP, n + 1, &r));
-    for (int k = 0; k <= n; k++) {
-        phi->in[k] = lir_vreg(in[k]);
-        phi->targets[k] = from[k];
-    }
-    lw_set(c, i, r);
+    lw_set(c, i, lw_phi(c, join, n + 1, in, from));
 }
+
 
 /* OBJ's type, in a register. */
 static int
@@ -498,13 +506,9 @@ lw_call_python(LwCtx *c, HirInstr *i, LirOperand kwnames)
     LirBlock *from_direct = c->cur;
     lw_tag(c, lir_branch(c->f, c->cur, join));
     c->cur = join;
-    int r;
-    LirInstr *phi = lw_tag(c, lir_phi(c->f, join, LIR_GP, 2, &r));
-    phi->in[0] = lir_vreg(left);
-    phi->targets[0] = from_direct;
-    phi->in[1] = lir_vreg(frame);
-    phi->targets[1] = from_generic;
-    lw_set(c, i, lw_checked(c, r));
+    int in[2] = {left, frame};
+    LirBlock *from[2] = {from_direct, from_generic};
+    lw_set(c, i, lw_checked(c, lw_phi(c, join, 2, in, from)));
 }
 
 /* Is V a constant? Then 1 when it is a compact exact int (below), with its value in

@@ -900,13 +900,7 @@ Ci_JitRt_CallLeave(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *
 {
     _Py_LeaveRecursiveCallTstate(tstate);
     tstate->cframe->current_frame = frame->previous;
-    if (res == CI_JIT_DEOPT || res == CI_JIT_DEOPT_ERROR) {
-        /* The interpreter continues at prev_instr + 1, or unwinds from prev_instr with
-           the exception set (its generator.throw() entry, less the tracer's event). */
-        res = _PyEval_EvalFrameDefault(tstate, frame,
-                                       res == CI_JIT_DEOPT_ERROR ? CI_JIT_THROWFLAG_DEOPT_ERROR
-                                                                 : 0);
-    }
+    res = ci_jit_finish_deopted(tstate, frame, res);
     _PyEvalFrameClearAndPop(tstate, frame);
     return res;
 }
