@@ -44,16 +44,16 @@
 
 /* What the runtime knows about one code object, kept in its co_extra slot. */
 typedef struct CiJitCodeState {
+    CiJitEntry entry;        /* the installed body, or NULL, and the globals and
+                                builtins it was compiled for (NULL for test bodies);
+                                these are compared by address only, never owned: a
+                                strong reference from here would hide a module's
+                                cycles from the GC. Compiled code reads globals
+                                through the frame and checks every cache against the
+                                dicts' keys versions, so a reused address is
+                                harmless. */
     PyCodeObject *code;      /* borrowed: the state dies with the code */
-    CiJitBody body;          /* the installed body, or NULL */
     CiJitCode *compiled;     /* the compiler's output, kept when uninstalled */
-    PyObject *globals;       /* the globals and builtins the body was */
-    PyObject *builtins;      /* compiled for, NULL for test bodies; compared by
-                                address only, never owned: a strong reference from
-                                here would hide a module's cycles from the GC.
-                                Compiled code reads globals through the frame and
-                                checks every cache against the dicts' keys
-                                versions, so a reused address is harmless. */
     PyObject *name;          /* "module:qualname" while installed */
     const char *refused;     /* why this code stays interpreted, or NULL */
     unsigned long ncalls;    /* calls seen while counting for -X jit-auto */
@@ -337,7 +337,7 @@ rt_set_resumes(PyCodeObject *code, int opcode)
 static void
 rt_install(CiJitCodeState *st, CiJitBody body)
 {
-    st->body = body;
+    st->entry.body = body;
     st->refused = NULL;
     st->ncalls = 0;
     if (st->next == NULL) {
@@ -386,8 +386,8 @@ rt_compile(CiJitCodeState *st, PyFunctionObject *func)
     }
     st->compiled = compiled;
     Py_XSETREF(st->name, name);
-    st->globals = func->func_globals;
-    st->builtins = func->func_builtins;
+    st->entry.globals = func->func_globals;
+    st->entry.builtins = func->func_builtins;
     rt.ncompiled++;
     rt.code_size += compiled->code_size;
     rt_install(st, compiled->body);
@@ -426,7 +426,7 @@ Ci_JitOnResume(PyThreadState *tstate, _PyInterpreterFrame *frame)
             return 0;
         }
     }
-    if (st->body != NULL) {
+    if (st->entry.body != NULL) {
         return 1;
     }
     if (st->refused != NULL) {
@@ -451,10 +451,10 @@ Ci_JitRunFrame(PyThreadState *tstate, _PyInterpreterFrame *frame)
     if (rt_active_in(tstate->interp)) {
         st = rt_state(frame->f_code);
     }
-    if (st == NULL || st->body == NULL || tstate->cframe->use_tracing
-        || (st->globals != NULL
-            && (frame->f_globals != st->globals
-                || frame->f_builtins != st->builtins))) {
+    if (st == NULL || st->entry.body == NULL || tstate->cframe->use_tracing
+        || (st->entry.globals != NULL
+            && (frame->f_globals != st->entry.globals
+                || frame->f_builtins != st->entry.builtins))) {
         rt.deopts[CI_JIT_DEOPT_NOT_ENTERED]++;
         return CI_JIT_DEOPT;
     }
@@ -463,7 +463,7 @@ Ci_JitRunFrame(PyThreadState *tstate, _PyInterpreterFrame *frame)
         && frame->f_code->_co_firsttraceable == 0) {
         frame->f_func->vectorcall = Ci_JitRt_Vectorcall;
     }
-    return st->body(tstate, frame);
+    return st->entry.body(tstate, frame);
 }
 
 int
@@ -506,25 +506,44 @@ Ci_JitResumeGenerator(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObjec
 
 /* --- API for compiled code ----------------------------------------------- */
 
+/* The entry of FUNC's code for direct calls, when its entry RESUME is at ENTRY and a
+   body compiled for FUNC's globals and builtins is installed; else NULL. */
+static CiJitEntry *
+rt_entry(PyFunctionObject *func, int entry)
+{
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    if (code->_co_firsttraceable != entry) {
+        return NULL;
+    }
+    CiJitCodeState *st = rt_state(code);
+    if (st == NULL || st->entry.body == NULL
+        || (st->entry.globals != NULL
+            && (func->func_globals != st->entry.globals
+                || func->func_builtins != st->entry.builtins))) {
+        return NULL;
+    }
+    return &st->entry;
+}
+
 /* The compiled body for a direct call of FUNC whose code's entry RESUME is at ENTRY. */
 static CiJitBody
 rt_direct_entry(PyThreadState *tstate, PyFunctionObject *func, int entry)
 {
-    PyCodeObject *code = (PyCodeObject *)func->func_code;
-    if (code->_co_firsttraceable != entry || tstate->cframe->use_tracing
-        || tstate->interp->eval_frame != NULL || !rt_active_in(tstate->interp)
-        || _Py_atomic_load_relaxed(&tstate->interp->ceval.eval_breaker)) {
-        /* With the eval breaker set, the interpreter's RESUME handles it first. */
+    if (!ci_jit_may_enter(tstate) || !rt_active_in(tstate->interp)) {
         return NULL;
     }
-    CiJitCodeState *st = rt_state(code);
-    if (st == NULL || st->body == NULL
-        || (st->globals != NULL
-            && (func->func_globals != st->globals
-                || func->func_builtins != st->builtins))) {
+    CiJitEntry *e = rt_entry(func, entry);
+    return e != NULL ? e->body : NULL;
+}
+
+const CiJitEntry *
+ci_jit_call_entry(PyThreadState *tstate, PyFunctionObject *func)
+{
+    if (!rt_active_in(tstate->interp)) {
         return NULL;
     }
-    return st->body;
+    CiJitEntry *e = rt_entry(func, 0);
+    return e != NULL && e->globals != NULL ? e : NULL;
 }
 
 PyObject *
@@ -591,7 +610,7 @@ int
 Ci_JitIsCompiled(PyCodeObject *code)
 {
     CiJitCodeState *st = rt_state(code);
-    return st != NULL && st->body != NULL;
+    return st != NULL && st->entry.body != NULL;
 }
 
 int
@@ -610,7 +629,7 @@ Ci_JitCompileFunction(PyFunctionObject *func, const char **why)
         *why = RT_WHY_NO_MEMORY;
         return 0;
     }
-    if (st->body != NULL) {
+    if (st->entry.body != NULL) {
         return 1;
     }
     if (st->refused != NULL && st->refused != RT_WHY_LIST
@@ -634,10 +653,10 @@ int
 Ci_JitUninstall(PyCodeObject *code)
 {
     CiJitCodeState *st = rt_state(code);
-    if (st == NULL || st->body == NULL) {
+    if (st == NULL || st->entry.body == NULL) {
         return -1;
     }
-    st->body = NULL;
+    st->entry.body = NULL;
     st->refused = RT_WHY_UNINSTALLED;
     rt_unlink(st);
     /* Quickened code (co_warmup == 0) never runs an unquickened RESUME
@@ -669,8 +688,8 @@ Ci_JitInstallBodyForTesting(PyCodeObject *code, CiJitBody body)
         return -1;
     }
     Py_XSETREF(st->name, name);
-    st->globals = NULL;
-    st->builtins = NULL;
+    st->entry.globals = NULL;
+    st->entry.builtins = NULL;
     rt_install(st, body);
     return 0;
 }

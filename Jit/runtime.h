@@ -56,6 +56,36 @@ const char *ci_jit_deopt_reason_name(int reason);
 
 /* --- Calls between compiled functions ------------------------------------ */
 
+#ifndef __cplusplus  /* pycore_atomic.h's C11 atomics are not C++ */
+#include "pycore_interp.h"
+
+/* Whether a call may run a compiled body directly now: no tracing or profiling, no
+   PEP 523 frame evaluator, and the eval breaker clear (the interpreter's RESUME
+   handles it first). */
+static inline int
+ci_jit_may_enter(PyThreadState *tstate)
+{
+    PyInterpreterState *interp = tstate->interp;
+    return !tstate->cframe->use_tracing && interp->eval_frame == NULL
+           && !_Py_atomic_load_relaxed(&interp->ceval.eval_breaker);
+}
+#endif
+
+/* What a direct call needs of a code object's JIT state: the installed body (NULL when
+   none is) and the globals and builtins it was compiled for (NULL for test bodies). */
+typedef struct CiJitEntry {
+    CiJitBody body;
+    PyObject *globals;
+    PyObject *builtins;
+} CiJitEntry;
+
+/* For a call site's cache: the entry of FUNC's code, which lives as long as the code,
+   when a call of FUNC may enter its body directly at the entry RESUME (compiled for
+   FUNC's globals and builtins, no cells or free variables); else NULL. A caller that
+   keeps it must check again, at each call, ci_jit_may_enter and that the body is still
+   installed for FUNC's globals and builtins. */
+const CiJitEntry *ci_jit_call_entry(PyThreadState *tstate, PyFunctionObject *func);
+
 /* The compiled body a call of FUNC may run directly, on a frame the caller pushes and
    binds as the interpreter would (then prev_instr at the entry RESUME), or NULL when the
    call must go through the interpreter: FUNC's code is not compiled (or for other

@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "Python.h"
 #include "ref.h"
 #include "Jit/runtime.h"
+#include "Jit/rt/helpers.h"
 #include "opcode.h"
 #include "pycore_code.h"
 #include "pycore_frame.h"
@@ -204,6 +206,35 @@ deopt_count(const char *reason)
     return n ? PyLong_AsUnsignedLongLong(n) : 0;
 }
 
+// Calls CALLABLE (with SELF first when not nullptr: LOAD_METHOD's shape) on ARGS through
+// the call site CACHE as compiled code does: Ci_JitRt_CallEnter, then the body and
+// Ci_JitRt_CallLeave when it enters one. The result as a C long, or -1 with an error.
+long
+call_at_site(CiJitSiteCache *cache, PyObject *callable, PyObject *self, std::vector<long> args)
+{
+    std::vector<PyObject *> stack;
+    stack.push_back(self != nullptr ? Py_NewRef(callable) : nullptr);
+    stack.push_back(Py_NewRef(self != nullptr ? self : callable));
+    for (long a : args) {
+        stack.push_back(PyLong_FromLong(a));
+    }
+    PyThreadState *tstate = PyThreadState_Get();
+    CiJitPair p = Ci_JitRt_CallEnter(tstate, stack.data(), (Py_ssize_t)args.size(), nullptr,
+                                     cache);
+    PyObject *res = p.second;
+    if (p.first != nullptr) {
+        _PyInterpreterFrame *frame = (_PyInterpreterFrame *)p.second;
+        res = Ci_JitRt_CallLeave(tstate, frame, ((CiJitBody)p.first)(tstate, frame));
+    }
+    if (res == nullptr) {
+        ADD_FAILURE() << fetch_error();
+        return -1;
+    }
+    long value = PyLong_AsLong(res);
+    Py_DECREF(res);
+    return value;
+}
+
 }  // namespace
 
 // --- Entry and return -----------------------------------------------------------------
@@ -386,4 +417,61 @@ TEST_F(RuntimeFixture, CompiledFunctionsAreListed)
     Ref after(Ci_JitGetCompiledFunctions());
     EXPECT_EQ(PySequence_Contains(after.obj, name.obj), 0);
     EXPECT_EQ(Ci_JitUninstall(code_of("f")), -1);
+}
+
+// --- Call sites' caches ---------------------------------------------------------------
+
+TEST_F(RuntimeFixture, CallSiteCacheEntersOnlyTheFunctionItHolds)
+{
+    run("def f(a, b): return a - b\n"
+        "def g(a, b): return a * b\n"
+        "def h(a, b=10): return a + b\n");
+    PyObject *f = PyDict_GetItemString(globals.obj, "f");
+    PyObject *g = PyDict_GetItemString(globals.obj, "g");
+    PyObject *h = PyDict_GetItemString(globals.obj, "h");
+    for (PyObject *func : {f, g, h}) {
+        const char *why = nullptr;
+        ASSERT_TRUE(Ci_JitCompileFunction((PyFunctionObject *)func, &why)) << why;
+    }
+    CiJitSiteCache cache = {};
+    EXPECT_EQ(call_at_site(&cache, f, nullptr, {7, 3}), 4);
+    EXPECT_EQ(cache.misses, 1u);  // the first call fills the cache
+    EXPECT_EQ(call_at_site(&cache, f, nullptr, {7, 3}), 4);
+    EXPECT_EQ(cache.misses, 1u);
+    EXPECT_EQ(call_at_site(&cache, g, nullptr, {7, 3}), 21);  // another function
+    EXPECT_EQ(cache.misses, 2u);
+    EXPECT_EQ(call_at_site(&cache, g, nullptr, {7, 3}), 21);
+    EXPECT_EQ(cache.misses, 2u);
+    EXPECT_EQ(call_at_site(&cache, f, nullptr, {8, 3}), 5);
+    EXPECT_EQ(cache.misses, 3u);
+    // LOAD_METHOD's shape: self is the first of the two parameters.
+    Ref nine(PyLong_FromLong(9));
+    EXPECT_EQ(call_at_site(&cache, f, nine.obj, {3}), 6);
+    EXPECT_EQ(cache.misses, 3u);
+    // One argument too few for the cached shape, and a function with defaults: never
+    // cached.
+    EXPECT_EQ(call_at_site(&cache, h, nullptr, {1}), 11);
+    EXPECT_EQ(call_at_site(&cache, h, nullptr, {1}), 11);
+    EXPECT_EQ(cache.misses, 5u);
+    EXPECT_EQ(call_at_site(&cache, f, nullptr, {8, 3}), 5);  // still cached
+    EXPECT_EQ(cache.misses, 5u);
+    // A new __code__ gives f a new version: the cache no longer holds it.
+    run("f.__code__ = g.__code__\n");
+    EXPECT_EQ(call_at_site(&cache, f, nullptr, {8, 3}), 24);
+    EXPECT_EQ(cache.misses, 6u);
+    EXPECT_EQ(call_at_site(&cache, f, nullptr, {8, 3}), 24);
+    EXPECT_EQ(cache.misses, 6u);
+    // An uninstalled body is not entered.
+    ASSERT_EQ(Ci_JitUninstall(code_of("g")), 0);
+    EXPECT_EQ(call_at_site(&cache, f, nullptr, {8, 3}), 24);
+    EXPECT_EQ(cache.misses, 7u);
+    // Nor is any body while a profiler is on: the interpreter runs the call.
+    EXPECT_EQ(call_at_site(&cache, h, nullptr, {1, 2}), 3);
+    run("calls = []\n"
+        "import sys\n"
+        "sys.setprofile(lambda frame, event, arg: calls.append((frame.f_code.co_name, event)))\n");
+    EXPECT_EQ(call_at_site(&cache, h, nullptr, {1, 2}), 3);
+    EXPECT_EQ(cache.misses, 9u);
+    run("sys.setprofile(None)\n");
+    EXPECT_EQ(eval_repr("[c for c in calls if c[0] == 'h']"), "[('h', 'call'), ('h', 'return')]");
 }

@@ -297,15 +297,18 @@ static bool
 lw_has_cache(HirOp op)
 {
     return op == HIR_LoadAttr || op == HIR_StoreAttr || op == HIR_LoadMethod
-           || op == HIR_LoadGlobal;
+           || op == HIR_LoadGlobal || op == HIR_Call;
 }
 
-/* The address of I's own inline cache, seeded with what the HIR knows. */
+/* The address of I's own inline cache, seeded with what the HIR knows (a Call's starts
+   empty). */
 static LirOperand
 lw_cache(LwCtx *c, HirInstr *i)
 {
     CiJitSiteCache *cache = c->caches++;
-    cache->way[0] = i->cache;
+    if (i->op != HIR_Call) {
+        cache->way[0] = i->cache;
+    }
     return lir_imm((int64_t)(intptr_t)cache);
 }
 
@@ -491,7 +494,7 @@ lw_call_python(LwCtx *c, HirInstr *i, LirOperand kwnames)
     int array = lw_stack_array(c, i->in, i->nin);
     int frame;
     int body = LW_CALL(c, Ci_JitRt_CallEnter, &frame, lir_vreg(c->tstate), lir_vreg(array),
-                       lir_imm(i->index), kwnames);
+                       lir_imm(i->index), kwnames, lw_cache(c, i));
     LirBlock *direct = lw_new_block(c), *join = lw_new_block(c);
     LirBlock *from_generic = c->cur;
     lw_tag(c, lir_cond_branch(c->f, c->cur, LIR_BranchTest, LIR_CC_NE, lir_vreg(body),

@@ -12,6 +12,7 @@
 
 #include "opcode.h"
 #include "pycore_dict.h"
+#include "pycore_function.h"
 #include "pycore_genobject.h"
 #include "pycore_long.h"
 #include "pycore_moduleobject.h"
@@ -839,6 +840,45 @@ error:
     return NULL;
 }
 
+/* Pushes the frame of a call of FUNC, whose CODE takes exactly the NARGS positional
+   ARGS it gets (no keyword-only or star parameters), and binds them as the interpreter
+   does (consuming FUNC and ARGS), without initialize_locals. NULL (nothing consumed) when
+   the thread's data stack needs a new chunk. */
+static inline _PyInterpreterFrame *
+rt_push_exact(PyThreadState *tstate, PyFunctionObject *func, PyCodeObject *code,
+              PyObject **args, Py_ssize_t nargs)
+{
+    size_t size = (size_t)(code->co_nlocalsplus + code->co_stacksize) + FRAME_SPECIALS_SIZE;
+    _PyInterpreterFrame *frame = _PyThreadState_BumpFramePointer(tstate, size);
+    if (frame != NULL) {
+        _PyFrame_InitializeSpecials(frame, func, NULL, code->co_nlocalsplus);
+        for (Py_ssize_t k = 0; k < nargs; k++) {
+            frame->localsplus[k] = args[k];
+        }
+        for (int k = (int)nargs; k < code->co_nlocalsplus; k++) {
+            frame->localsplus[k] = NULL;
+        }
+    }
+    return frame;
+}
+
+/* Makes FRAME, pushed and bound, the current frame with its entry RESUME run, and counts
+   the recursion. Returns FRAME, or NULL with RecursionError set and FRAME popped. */
+static inline _PyInterpreterFrame *
+rt_link_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
+{
+    frame->prev_instr = _PyCode_CODE(frame->f_code) + frame->f_code->_co_firsttraceable;
+    _PyCFrame *cframe = tstate->cframe;
+    frame->previous = cframe->current_frame;
+    cframe->current_frame = frame;
+    if (_Py_EnterRecursiveCallTstate(tstate, "")) {
+        cframe->current_frame = frame->previous;
+        _PyEvalFrameClearAndPop(tstate, frame);
+        return NULL;
+    }
+    return frame;
+}
+
 /* The frame of a call of FUNC whose compiled body will run at once: push and bind it as
    the interpreter does (consuming FUNC and ARGS), make it the current frame and count
    the recursion, which skips _PyEval_Vector and an interpreter activation per call
@@ -855,18 +895,7 @@ rt_enter_compiled(PyThreadState *tstate, PyFunctionObject *func, PyObject **args
     _PyInterpreterFrame *frame = NULL;
     if (kwnames == NULL && nargs == code->co_argcount && code->co_kwonlyargcount == 0
         && !(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))) {
-        /* Exactly the positional parameters: bind them without initialize_locals. */
-        size_t size = (size_t)(code->co_nlocalsplus + code->co_stacksize) + FRAME_SPECIALS_SIZE;
-        frame = _PyThreadState_BumpFramePointer(tstate, size);
-        if (frame != NULL) {
-            _PyFrame_InitializeSpecials(frame, func, NULL, code->co_nlocalsplus);
-            for (Py_ssize_t k = 0; k < nargs; k++) {
-                frame->localsplus[k] = args[k];
-            }
-            for (int k = (int)nargs; k < code->co_nlocalsplus; k++) {
-                frame->localsplus[k] = NULL;
-            }
-        }
+        frame = rt_push_exact(tstate, func, code, args, nargs);
     }
     if (frame == NULL) {
         frame = _PyEvalFramePushAndInit(tstate, func, NULL, args, (size_t)nargs, kwnames);
@@ -876,20 +905,10 @@ rt_enter_compiled(PyThreadState *tstate, PyFunctionObject *func, PyObject **args
         }
     }
     *pushed = true;
-    /* The entry RESUME has run. */
-    frame->prev_instr = _PyCode_CODE(frame->f_code) + frame->f_code->_co_firsttraceable;
     if (eager) {
         frame->ci_flags = CI_FRAME_EAGER_AWAIT;
     }
-    _PyCFrame *cframe = tstate->cframe;
-    frame->previous = cframe->current_frame;
-    cframe->current_frame = frame;
-    if (_Py_EnterRecursiveCallTstate(tstate, "")) {
-        cframe->current_frame = frame->previous;
-        _PyEvalFrameClearAndPop(tstate, frame);
-        return NULL;
-    }
-    return frame;
+    return rt_link_frame(tstate, frame);
 }
 
 /* The end of a call that rt_enter_compiled began, after the body returned RES on FRAME:
@@ -930,26 +949,62 @@ rt_call_vector(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames, PyObject *
     return res;
 }
 
-CiJitPair
-Ci_JitRt_CallEnter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
-                   PyObject *kwnames)
+/* Ci_JitRt_CallEnter without the cache's fast path; refills CC (unless NULL) when the
+   call enters a compiled body with exactly the callee's positional parameters. */
+static CiJitPair
+rt_call_enter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObject *kwnames,
+              CiJitCallCache *cc)
 {
     PyObject *callable, **args;
     Py_ssize_t npos;
-    int is_meth = rt_call_shape(stack, nargs, kwnames, &callable, &args, &npos);
+    rt_call_shape(stack, nargs, kwnames, &callable, &args, &npos);
     if (PyFunction_Check(callable)) {
-        CiJitBody body = ci_jit_direct_entry(tstate, (PyFunctionObject *)callable);
+        PyFunctionObject *func = (PyFunctionObject *)callable;
+        CiJitBody body = ci_jit_direct_entry(tstate, func);
         if (body != NULL) {
-            if (!is_meth) {
-                Py_XDECREF(stack[0]);
+            PyCodeObject *code = (PyCodeObject *)func->func_code;
+            if (cc != NULL && kwnames == NULL && npos == code->co_argcount
+                && code->co_kwonlyargcount == 0
+                && !(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))) {
+                const CiJitEntry *entry = ci_jit_call_entry(tstate, func);
+                uint32_t version = _PyFunction_GetVersionForCurrentState(func);
+                if (entry != NULL && version != 0) {
+                    *cc = (CiJitCallCache){version, code->co_argcount, entry};
+                }
             }
             bool pushed;
-            _PyInterpreterFrame *frame = rt_enter_compiled(
-                tstate, (PyFunctionObject *)callable, args, npos, kwnames, false, &pushed);
+            _PyInterpreterFrame *frame =
+                rt_enter_compiled(tstate, func, args, npos, kwnames, false, &pushed);
             return (CiJitPair){frame ? (PyObject *)body : NULL, (PyObject *)frame};
         }
     }
     return (CiJitPair){NULL, rt_call_vector(stack, nargs, kwnames, callable, args, npos)};
+}
+
+CiJitPair
+Ci_JitRt_CallEnter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
+                   PyObject *kwnames, CiJitSiteCache *cache)
+{
+    CiJitCallCache *cc = &cache->call;
+    const CiJitEntry *entry = cc->entry;
+    int is_meth = stack[0] != NULL;
+    PyFunctionObject *func = (PyFunctionObject *)stack[1 - is_meth];
+    /* The function the cache holds (its version implies its code, so the shape), its
+       body still installed for its globals, and nothing that makes the interpreter
+       run the call. */
+    if (entry != NULL && kwnames == NULL && nargs + is_meth == cc->argcount
+        && Py_IS_TYPE(func, &PyFunction_Type) && func->func_version == cc->func_version
+        && entry->body != NULL && entry->globals == func->func_globals
+        && entry->builtins == func->func_builtins && ci_jit_may_enter(tstate)) {
+        _PyInterpreterFrame *frame = rt_push_exact(
+            tstate, func, (PyCodeObject *)func->func_code, stack + 2 - is_meth, cc->argcount);
+        if (frame != NULL) {
+            frame = rt_link_frame(tstate, frame);
+            return (CiJitPair){frame ? (PyObject *)entry->body : NULL, (PyObject *)frame};
+        }
+    }
+    cache->misses++;
+    return rt_call_enter(tstate, stack, nargs, kwnames, cc);
 }
 
 PyObject *
@@ -1236,7 +1291,7 @@ Ci_JitRt_CallAwaited(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
                                                             : CI_AWAIT_DONE;
         return (CiJitPair){res, (PyObject *)status};
     }
-    CiJitPair call = Ci_JitRt_CallEnter(tstate, stack, nargs, kwnames);
+    CiJitPair call = rt_call_enter(tstate, stack, nargs, kwnames, NULL);
     PyObject *res = call.second;
     if (call.first != NULL) {
         _PyInterpreterFrame *frame = (_PyInterpreterFrame *)call.second;

@@ -10,6 +10,10 @@
 
 #include "Jit/hir/hir.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Two results in rax:rdx (SysV returns a two-pointer struct in registers). */
 typedef struct {
     PyObject *first;
@@ -25,9 +29,22 @@ typedef struct {
    refilling. LoadGlobal uses one way. */
 #define CI_JIT_CACHE_WAYS 4
 
+/* A Call site's cache: the function, by its func_version (which changes with its
+   __code__ and never names another function), whose compiled body the site entered last
+   with exactly its positional parameters, and its code's entry (Jit/runtime.h; NULL
+   while the cache is empty). */
+typedef struct CiJitCallCache {
+    uint32_t func_version;
+    int32_t argcount;
+    const struct CiJitEntry *entry;
+} CiJitCallCache;
+
 typedef struct CiJitSiteCache {
-    HirCache way[CI_JIT_CACHE_WAYS];
-    uint32_t misses;    /* lookups that missed every way */
+    union {
+        HirCache way[CI_JIT_CACHE_WAYS];    /* lookups */
+        CiJitCallCache call;                /* Call */
+    };
+    uint32_t misses;    /* lookups that missed every way; calls that missed the cache */
     uint32_t calls;     /* times compiled code's inline path called the helper */
 } CiJitSiteCache;
 
@@ -80,9 +97,10 @@ PyObject *Ci_JitRt_Unpack(PyObject *seq, int n);
    error. CallEnter returns (body, frame) when the callee is a function with compiled
    code: its frame is pushed, bound and current, and the caller runs body(tstate, frame)
    and hands the result to CallLeave, which returns the call's result. Otherwise it makes
-   the call and returns (NULL, result). */
+   the call and returns (NULL, result). The site's cache makes a call of the function it
+   last entered, with no keywords, skip the generic checks. */
 CiJitPair Ci_JitRt_CallEnter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
-                             PyObject *kwnames);
+                             PyObject *kwnames, CiJitSiteCache *cache);
 PyObject *Ci_JitRt_CallLeave(PyThreadState *tstate, _PyInterpreterFrame *frame,
                              PyObject *res);
 
@@ -154,5 +172,9 @@ CiJitPair Ci_JitRt_CallAwaited(PyThreadState *tstate, PyObject **stack, Py_ssize
 
 /* A wait handle's (coroutine, yielded value); consumes the handle. */
 CiJitPair Ci_JitRt_UnpackWaitHandle(PyObject *handle);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* CINDER_JIT_RT_HELPERS_H */
