@@ -919,8 +919,29 @@ Ci_JitRt_CallLeave(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *
 {
     _Py_LeaveRecursiveCallTstate(tstate);
     tstate->cframe->current_frame = frame->previous;
-    res = ci_jit_finish_deopted(tstate, frame, res);
-    _PyEvalFrameClearAndPop(tstate, frame);
+    if (res == CI_JIT_DEOPT || res == CI_JIT_DEOPT_ERROR) {
+        res = ci_jit_finish_deopted(tstate, frame, res);
+    }
+    if (frame->frame_obj != NULL) {
+        /* A frame object outlives the frame: it takes a copy. */
+        _PyEvalFrameClearAndPop(tstate, frame);
+        return res;
+    }
+    /* _PyEvalFrameClearAndPop, for a frame without a frame object. */
+    tstate->recursion_remaining--;
+    for (int k = 0; k < frame->stacktop; k++) {
+        Py_XDECREF(frame->localsplus[k]);
+    }
+    Py_XDECREF(frame->f_locals);
+    Py_DECREF(frame->f_func);
+    Py_DECREF(frame->f_code);
+    tstate->recursion_remaining++;
+    if ((PyObject **)frame == &tstate->datastack_chunk->data[0]) {
+        _PyThreadState_PopFrame(tstate, frame);   /* the chunk goes too */
+    }
+    else {
+        tstate->datastack_top = (PyObject **)frame;
+    }
     return res;
 }
 
@@ -985,15 +1006,21 @@ CiJitPair
 Ci_JitRt_CallEnter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
                    PyObject *kwnames, CiJitSiteCache *cache)
 {
-    CiJitCallCache *cc = &cache->call;
-    const CiJitEntry *entry = cc->entry;
     int is_meth = stack[0] != NULL;
     PyFunctionObject *func = (PyFunctionObject *)stack[1 - is_meth];
+    if (!Py_IS_TYPE(func, &PyFunction_Type)) {
+        /* A builtin, a type, a bound method... */
+        Py_ssize_t npos = nargs + is_meth - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
+        return (CiJitPair){NULL, rt_call_vector(stack, nargs, kwnames, (PyObject *)func,
+                                                stack + 2 - is_meth, npos)};
+    }
+    CiJitCallCache *cc = &cache->call;
+    const CiJitEntry *entry = cc->entry;
     /* The function the cache holds (its version implies its code, so the shape), its
        body still installed for its globals, and nothing that makes the interpreter
        run the call. */
     if (entry != NULL && kwnames == NULL && nargs + is_meth == cc->argcount
-        && Py_IS_TYPE(func, &PyFunction_Type) && func->func_version == cc->func_version
+        && func->func_version == cc->func_version
         && entry->body != NULL && entry->globals == func->func_globals
         && entry->builtins == func->func_builtins && ci_jit_may_enter(tstate)) {
         _PyInterpreterFrame *frame = rt_push_exact(
