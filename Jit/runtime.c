@@ -55,6 +55,8 @@ typedef struct CiJitCodeState {
     PyCodeObject *code;      /* borrowed: the state dies with the code */
     CiJitCode *compiled;     /* the compiler's output, kept when uninstalled */
     PyObject *name;          /* "module:qualname" while installed */
+    bool cell_prefix;        /* the code begins with COPY_FREE_VARS and MAKE_CELL only,
+                                which direct calls run (ci_jit_run_cell_prefix) */
     const char *refused;     /* why this code stays interpreted, or NULL */
     unsigned long ncalls;    /* calls seen while counting for -X jit-auto */
     struct CiJitCodeState *prev, *next; /* the list of installed bodies */
@@ -334,10 +336,26 @@ rt_set_resumes(PyCodeObject *code, int opcode)
     }
 }
 
+/* Whether everything before CODE's entry RESUME is COPY_FREE_VARS or MAKE_CELL (no
+   EXTENDED_ARG, no RETURN_GENERATOR), and there is something. */
+static bool
+rt_has_cell_prefix(PyCodeObject *code)
+{
+    _Py_CODEUNIT *instr = _PyCode_CODE(code);
+    for (int k = 0; k < code->_co_firsttraceable; k++) {
+        int op = _Py_OPCODE(instr[k]);
+        if (op != COPY_FREE_VARS && op != MAKE_CELL) {
+            return false;
+        }
+    }
+    return code->_co_firsttraceable > 0;
+}
+
 static void
 rt_install(CiJitCodeState *st, CiJitBody body)
 {
     st->entry.body = body;
+    st->cell_prefix = rt_has_cell_prefix(st->code);
     st->refused = NULL;
     st->ncalls = 0;
     if (st->next == NULL) {
@@ -460,7 +478,7 @@ Ci_JitRunFrame(PyThreadState *tstate, _PyInterpreterFrame *frame)
     }
     /* Later calls from C enter the body directly. */
     if (frame->f_func->vectorcall == _PyFunction_Vectorcall
-        && frame->f_code->_co_firsttraceable == 0) {
+        && (frame->f_code->_co_firsttraceable == 0 || st->cell_prefix)) {
         frame->f_func->vectorcall = Ci_JitRt_Vectorcall;
     }
     return st->entry.body(tstate, frame);
@@ -512,17 +530,49 @@ static CiJitEntry *
 rt_entry(PyFunctionObject *func, int entry)
 {
     PyCodeObject *code = (PyCodeObject *)func->func_code;
-    if (code->_co_firsttraceable != entry) {
-        return NULL;
-    }
     CiJitCodeState *st = rt_state(code);
     if (st == NULL || st->entry.body == NULL
+        || (code->_co_firsttraceable != entry && !(entry == 0 && st->cell_prefix))
         || (st->entry.globals != NULL
             && (func->func_globals != st->entry.globals
                 || func->func_builtins != st->entry.builtins))) {
         return NULL;
     }
     return &st->entry;
+}
+
+int
+ci_jit_run_cell_prefix(_PyInterpreterFrame *frame)
+{
+    PyCodeObject *code = frame->f_code;
+    _Py_CODEUNIT *instr = _PyCode_CODE(code);
+    for (int k = 0; k < code->_co_firsttraceable; k++) {
+        int oparg = _Py_OPARG(instr[k]);
+        switch (_Py_OPCODE(instr[k])) {
+        case COPY_FREE_VARS: {
+            PyObject *closure = frame->f_func->func_closure;
+            int offset = code->co_nlocals + code->co_nplaincellvars;
+            for (int i = 0; i < oparg; i++) {
+                frame->localsplus[offset + i] = Py_NewRef(PyTuple_GET_ITEM(closure, i));
+            }
+            break;
+        }
+        case MAKE_CELL: {
+            /* The initial value is an argument, or NULL. */
+            PyObject *initial = frame->localsplus[oparg];
+            PyObject *cell = PyCell_New(initial);
+            if (cell == NULL) {
+                return -1;
+            }
+            frame->localsplus[oparg] = cell;
+            Py_XDECREF(initial);
+            break;
+        }
+        default:
+            return 0;
+        }
+    }
+    return 0;
 }
 
 /* The compiled body for a direct call of FUNC whose code's entry RESUME is at ENTRY. */

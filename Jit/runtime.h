@@ -80,17 +80,24 @@ typedef struct CiJitEntry {
 } CiJitEntry;
 
 /* For a call site's cache: the entry of FUNC's code, which lives as long as the code,
-   when a call of FUNC may enter its body directly at the entry RESUME (compiled for
-   FUNC's globals and builtins, no cells or free variables); else NULL. A caller that
+   when a call of FUNC may enter its body directly (compiled for FUNC's globals and
+   builtins; nothing but cell set-up before the entry RESUME); else NULL. A caller that
    keeps it must check again, at each call, ci_jit_may_enter and that the body is still
    installed for FUNC's globals and builtins. */
 const CiJitEntry *ci_jit_call_entry(PyThreadState *tstate, PyFunctionObject *func);
 
+/* What the interpreter runs before the entry RESUME of a directly called frame, pushed
+   and bound, whose code begins with COPY_FREE_VARS and MAKE_CELL (closures, and functions
+   whose variables closures capture): the free variables copied from the function's
+   closure, a cell for each cell variable. Stops at anything else (RETURN_GENERATOR).
+   Returns -1 with MemoryError set. */
+int ci_jit_run_cell_prefix(_PyInterpreterFrame *frame);
+
 /* The compiled body a call of FUNC may run directly, on a frame the caller pushes and
-   binds as the interpreter would (then prev_instr at the entry RESUME), or NULL when the
-   call must go through the interpreter: FUNC's code is not compiled (or for other
-   globals or builtins), it starts with COPY_FREE_VARS or MAKE_CELL (the interpreter runs
-   those before RESUME), tracing, profiling or a PEP 523 frame evaluator is active, or
+   binds as the interpreter would (then runs the cell prefix, ci_jit_run_cell_prefix, and
+   sets prev_instr at the entry RESUME), or NULL when the call must go through the
+   interpreter: FUNC's code is not compiled (or for other globals or builtins), its code
+   starts with something else than cell set-up (a generator's RETURN_GENERATOR), tracing, profiling or a PEP 523 frame evaluator is active, or
    the eval breaker is set (the interpreter's RESUME handles it). */
 CiJitBody ci_jit_direct_entry(PyThreadState *tstate, PyFunctionObject *func);
 

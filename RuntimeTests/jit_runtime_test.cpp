@@ -475,3 +475,39 @@ TEST_F(RuntimeFixture, CallSiteCacheEntersOnlyTheFunctionItHolds)
     run("sys.setprofile(None)\n");
     EXPECT_EQ(eval_repr("[c for c in calls if c[0] == 'h']"), "[('h', 'call'), ('h', 'return')]");
 }
+
+TEST_F(RuntimeFixture, CallSiteCacheEntersClosuresAndCellsDirectly)
+{
+    // inner: COPY_FREE_VARS before its RESUME; cell_arg: MAKE_CELL of an argument.
+    run("def outer(k):\n"
+        "    def inner(a, b): return a * k + b\n"
+        "    return inner\n"
+        "inner = outer(10)\n"
+        "def cell_arg(a, b):\n"
+        "    def bump():\n"
+        "        nonlocal a\n"
+        "        a += b\n"
+        "        return a\n"
+        "    bump()\n"
+        "    return bump() * 100 + a\n");
+    PyObject *inner = PyDict_GetItemString(globals.obj, "inner");
+    PyObject *cell_arg = PyDict_GetItemString(globals.obj, "cell_arg");
+    for (PyObject *func : {inner, cell_arg}) {
+        const char *why = nullptr;
+        ASSERT_TRUE(Ci_JitCompileFunction((PyFunctionObject *)func, &why)) << why;
+        ASSERT_NE(((PyCodeObject *)PyFunction_GET_CODE(func))->_co_firsttraceable, 0);
+    }
+    CiJitSiteCache cache = {};
+    for (int k = 0; k < 3; k++) {
+        EXPECT_EQ(call_at_site(&cache, inner, nullptr, {3, 4}), 34);
+    }
+    EXPECT_EQ(cache.misses, 1u);  // entered directly, from the cache
+    for (int k = 0; k < 3; k++) {
+        EXPECT_EQ(call_at_site(&cache, cell_arg, nullptr, {1, 2}), 505);
+    }
+    EXPECT_EQ(cache.misses, 2u);
+    // From C, through the vectorcall the first run installs.
+    EXPECT_EQ(eval_long("inner(5, 6)"), 56);
+    EXPECT_EQ(eval_long("sum(cell_arg(1, 2) for i in range(10))"), 5050);
+    EXPECT_EQ(eval_long("sum(outer(i)(1, 0) for i in range(10))"), 45);
+}

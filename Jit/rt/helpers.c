@@ -862,11 +862,16 @@ rt_push_exact(PyThreadState *tstate, PyFunctionObject *func, PyCodeObject *code,
     return frame;
 }
 
-/* Makes FRAME, pushed and bound, the current frame with its entry RESUME run, and counts
-   the recursion. Returns FRAME, or NULL with RecursionError set and FRAME popped. */
+/* Makes FRAME, pushed and bound, the current frame with what precedes its entry RESUME
+   and the RESUME run, and counts the recursion. Returns FRAME, or NULL with an exception
+   set (RecursionError, or no memory for a cell) and FRAME popped. */
 static inline _PyInterpreterFrame *
 rt_link_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
 {
+    if (frame->f_code->_co_firsttraceable != 0 && ci_jit_run_cell_prefix(frame) < 0) {
+        _PyEvalFrameClearAndPop(tstate, frame);
+        return NULL;
+    }
     frame->prev_instr = _PyCode_CODE(frame->f_code) + frame->f_code->_co_firsttraceable;
     _PyCFrame *cframe = tstate->cframe;
     frame->previous = cframe->current_frame;

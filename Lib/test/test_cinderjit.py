@@ -259,6 +259,30 @@ def closure_counter(start):
     return bump(1), bump(2), count
 
 
+def make_adder(k):
+    def adder(a, b):
+        if a < 0:
+            raise ValueError(f"negative: {a}")
+        return a * k + b
+    return adder
+
+
+def cell_argument(a, b):
+    def bump():
+        nonlocal a
+        a += b
+        return a
+    bump()
+    return bump() * 100 + a
+
+
+def call_counting_down(f, n):
+    total = 0
+    for i in range(n):
+        total += f(n - i - 3, 1)
+    return total
+
+
 def raise_value_error(x):
     if x > 2:
         raise ValueError(f"too big: {x}")
@@ -565,6 +589,19 @@ class BehaviourTests(JitTestCase):
 
     def test_closures(self):
         self.assert_same(closure_counter, 5)
+
+    def test_closures_entered_directly(self):
+        # Compiled code enters a compiled closure's body straight away (no interpreter
+        # activation): it copies the free variables and makes the cells first.
+        adder = self.compile(make_adder(10))
+        self.compile(cell_argument)
+        self.compile(call_counting_down)
+        twin = interpreted_twin(call_counting_down)
+        for n in (3, 5):  # 5: the fourth call raises in the closure
+            self.assertEqual(outcome(call_counting_down, adder, n),
+                             outcome(twin, interpreted_twin(adder), n))
+        self.assertEqual(outcome(call_counting_down, cell_argument, 3),
+                         outcome(twin, interpreted_twin(cell_argument), 3))
 
     def test_raise_and_traceback(self):
         self.assert_same(raise_value_error, 1)
