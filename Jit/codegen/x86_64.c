@@ -57,6 +57,7 @@ typedef struct CgCtx {
     int exit_tails[2 * CI_JIT_DEOPT_NUM_REASONS]; /* labels, -1 until a stub needs one */
     struct CgTail *tails; /* out-of-line parts of instructions, emitted after the body */
     int ntails, tails_cap;
+    bool listing;   /* the assembly listing is asked for: comment it */
     const char *why;
 } CgCtx;
 
@@ -1379,12 +1380,14 @@ static void
 cg_stub(CgCtx *c, LirInstr *i, int label)
 {
     const LirDeopt *d = i->deopt;
-    char note[160];
-    snprintf(note, sizeof note, "deopt exit: %s \"%s\" bc_offset=%d stacktop=%d",
-             d->kind == LIR_DEOPT_ERROR ? "error" : "guard", d->reason, d->bc_offset,
-             d->stacktop);
     ci_asm_bind(c->a, label);
-    ci_asm_comment(c->a, note);
+    if (c->listing) {
+        char note[160];
+        snprintf(note, sizeof note, "deopt exit: %s \"%s\" bc_offset=%d stacktop=%d",
+                 d->kind == LIR_DEOPT_ERROR ? "error" : "guard", d->reason, d->bc_offset,
+                 d->stacktop);
+        ci_asm_comment(c->a, note);
+    }
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
              ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
     for (int k = 0; k < d->nvalues; k++) {
@@ -1466,7 +1469,9 @@ cg_prologue(CgCtx *c)
     c->scratch_base = f->nspill_slots + c->nsaved;
     int bytes = 16 + 8 * (f->nspill_slots + c->nsaved + nscratch);
     c->frame_size = (bytes + 15) & ~15;
-    ci_asm_comment(c->a, "prologue");
+    if (c->listing) {
+        ci_asm_comment(c->a, "prologue");
+    }
     cg_emit1(c, CI_ASM_push, ci_asm_reg(LIR_RBP, 8));
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RBP, 8), ci_asm_reg(LIR_RSP, 8));
     cg_emit2(c, CI_ASM_sub, ci_asm_reg(LIR_RSP, 8), ci_asm_imm(c->frame_size));
@@ -1485,7 +1490,9 @@ static void
 cg_epilogue(CgCtx *c)
 {
     ci_asm_bind(c->a, c->epilogue);
-    ci_asm_comment(c->a, "epilogue");
+    if (c->listing) {
+        ci_asm_comment(c->a, "epilogue");
+    }
     for (int k = 0; k < c->nsaved; k++) {
         cg_emit2(c, CI_ASM_mov, ci_asm_reg(c->saved[k], 8),
                  ci_asm_mem(LIR_RBP, -1, 1, cg_slot_disp(c->f->nspill_slots + k), 8));
@@ -1503,7 +1510,8 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
     }
     CgCtx c = {0};
     c.f = f;
-    c.a = ci_asm_new(dump != NULL);
+    c.listing = dump != NULL;
+    c.a = ci_asm_new(c.listing);
     if (c.a == NULL) {
         *why = "out of memory";
         return -1;
@@ -1525,7 +1533,7 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
         LirBlock *next = k + 1 < nlayout ? layout[k + 1] : NULL;
         ci_asm_bind(c.a, c.labels[b->order]);
         for (LirInstr *i = b->first; i != NULL && c.why == NULL; i = i->next) {
-            if (dump != NULL) {
+            if (c.listing) {
                 char *text = lir_instr_print(f, i);
                 char *note = malloc(strlen(text) + 64 +
                                     (i->origin_label ? strlen(i->origin_label) : 0));

@@ -781,14 +781,6 @@ ls_vi(LsCtx *c, int v)
     return c->vi[v];
 }
 
-static int
-ls_by_start_desc(const void *a, const void *b)
-{
-    const LsInterval *x = *(LsInterval *const *)a, *y = *(LsInterval *const *)b;
-    int sx = ls_start(x), sy = ls_start(y);
-    return sx != sy ? (sx < sy ? 1 : -1) : (x->vreg > y->vreg) - (x->vreg < y->vreg);
-}
-
 /* Whether a call clobbers physical register R. */
 static bool
 ls_caller_saved(int r)
@@ -893,16 +885,38 @@ ls_build_intervals(LsCtx *c)
             ls_finish_interval(c->fixed[r]);
         }
     }
-    c->unhandled = lir_alloc(c->f, sizeof(LsInterval *) * (size_t)(c->f->nvregs + 1));
-    c->ucap = c->f->nvregs + 1;
+    int last_start = 0;
     for (int v = 0; v < c->f->nvregs; v++) {
         if (c->vi[v] != NULL) {
             ls_finish_interval(c->vi[v]);
             c->vi[v]->vend = ls_end(c->vi[v]);
-            c->unhandled[c->nunhandled++] = c->vi[v];
+            if (ls_start(c->vi[v]) > last_start) {
+                last_start = ls_start(c->vi[v]);
+            }
         }
     }
-    qsort(c->unhandled, (size_t)c->nunhandled, sizeof(LsInterval *), ls_by_start_desc);
+    /* The intervals by start, descending (the allocator pops from the end), and by vreg
+       among equal starts: a counting sort, since starts are positions. first[s] is
+       where the intervals starting at s go. */
+    int *first = lir_alloc(c->f, sizeof(int) * (size_t)(last_start + 1));
+    for (int v = 0; v < c->f->nvregs; v++) {
+        if (c->vi[v] != NULL) {
+            first[ls_start(c->vi[v])]++;
+            c->nunhandled++;
+        }
+    }
+    for (int s = last_start, later = 0; s >= 0; s--) {
+        int n = first[s];
+        first[s] = later;
+        later += n;
+    }
+    c->unhandled = lir_alloc(c->f, sizeof(LsInterval *) * (size_t)(c->f->nvregs + 1));
+    c->ucap = c->f->nvregs + 1;
+    for (int v = 0; v < c->f->nvregs; v++) {
+        if (c->vi[v] != NULL) {
+            c->unhandled[first[ls_start(c->vi[v])]++] = c->vi[v];
+        }
+    }
 }
 
 /* -- Resolution ---------------------------------------------------------------------- */
