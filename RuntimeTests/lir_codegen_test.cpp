@@ -300,6 +300,8 @@ bb0:
   Store64 [%0 + 48], %7
   Store64 [%0 + 56], %8
   Store64 [%0 + %1*8 + 56], -2
+  Store32 [%0 + 96], 4294967280
+  Store32 [%0 + 104], -3
   %9 = Lea [%0 + %1*4 + 3]
   %10 = Sub %9, %0
   Return %10
@@ -332,6 +334,11 @@ bb0:
     EXPECT_EQ(got[4], -16);
     EXPECT_EQ(got[5], 0x1122334455667788LL);
     EXPECT_EQ(got[6], -2);
+    // A 32-bit store of an immediate, unsigned or signed, leaves the next 4 bytes alone.
+    int64_t halves[2];
+    memcpy(halves, buf + 96, sizeof halves);
+    EXPECT_EQ(halves[0], 0x00000000fffffff0LL);
+    EXPECT_EQ(halves[1], 0x00000000fffffffdLL);
 }
 
 // -- Control flow ------------------------------------------------------------------------

@@ -475,7 +475,8 @@ cg_store(CgCtx *c, LirInstr *i)
     int size = i->op == LIR_Store8 ? 1 : i->op == LIR_Store16 ? 2 : i->op == LIR_Store32 ? 4
                                                                                         : 8;
     CiAsmOperand val;
-    bool small_imm = v->kind == LIR_OPND_IMM && cg_fits32(v->imm);
+    bool small_imm = v->kind == LIR_OPND_IMM
+                     && (cg_fits32(v->imm) || (size == 4 && (uint64_t)v->imm <= UINT32_MAX));
     bool in_reg = v->kind == LIR_OPND_VREG && v->loc.kind == LIR_LOC_REG;
     CiAsmOperand mem = cg_mem(c, &i->in[0], size, !small_imm && !in_reg);
     if (small_imm) {

@@ -343,11 +343,21 @@ lw_syncs_prev_instr(LwCtx *c, HirInstr *i)
 static void
 lw_store_prev_instr(LwCtx *c, int bc_offset)
 {
-    intptr_t addr = (intptr_t)(_PyCode_CODE(c->hir->code) + bc_offset);
-    int r = lw_def(c, LIR_Move, 1, lir_imm(addr), lir_imm(addr));
-    lw_use(c, LIR_Store64, 2,
-           lw_mem(c->frame, (int32_t)offsetof(_PyInterpreterFrame, prev_instr)),
-           lir_vreg(r));
+    PyCodeObject *code = c->hir->code;
+    uintptr_t addr = (uintptr_t)(_PyCode_CODE(code) + bc_offset);
+    LirOperand prev_instr = lw_mem(c->frame, (int32_t)offsetof(_PyInterpreterFrame, prev_instr));
+    /* Whatever compiled code runs, prev_instr already points into this code (at its
+       entry RESUME at least). When every place it can point to, from the frame's
+       initial _PyCode_CODE(code) - 1 to the last instruction, has the same upper half,
+       writing the lower half is enough: a 32-bit store of an immediate. */
+    uintptr_t lo = (uintptr_t)(_PyCode_CODE(code) - 1);
+    uintptr_t hi = (uintptr_t)(_PyCode_CODE(code) + Py_SIZE(code));
+    if (lo >> 32 == hi >> 32) {
+        lw_use(c, LIR_Store32, 2, prev_instr, lir_imm((int64_t)(uint32_t)addr));
+        return;
+    }
+    int r = lw_def(c, LIR_Move, 1, lir_imm((intptr_t)addr), lir_imm((intptr_t)addr));
+    lw_use(c, LIR_Store64, 2, prev_instr, lir_vreg(r));
 }
 
 static void
