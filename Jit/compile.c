@@ -78,7 +78,7 @@ ci_jit_compile(PyFunctionObject *func, const char **why)
         fprintf(log, "--- HIR of %s ---\n", name);
         hir_func_print(log, hir);
     }
-    CiJitCode *code = PyMem_RawCalloc(1, sizeof(CiJitCode));
+    CiJitCode *code = calloc(1, sizeof(CiJitCode));
     if (code == NULL) {
         *why = "out of memory";
         jit_arena_free(arena);
@@ -87,7 +87,7 @@ ci_jit_compile(PyFunctionObject *func, const char **why)
     CiBackendOptions backend_opts = {opts->dump_lir ? log : NULL, opts->dump_asm ? log : NULL,
                                      pass_opts.verify};
     if (ci_backend_compile(hir, &backend_opts, code, why) < 0) {
-        PyMem_RawFree(code);
+        free(code);
         jit_arena_free(arena);
         return NULL;
     }
@@ -103,6 +103,6 @@ ci_jit_code_free(CiJitCode *code)
         return;
     }
     ci_codegen_release(code->memory);
-    PyMem_RawFree(code->caches);
-    PyMem_RawFree(code);
+    free(code->caches);
+    free(code);
 }

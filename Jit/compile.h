@@ -4,7 +4,10 @@
 
 #include "Jit/jit.h"
 
-/* What the runtime keeps for one compiled code object. */
+/* What the runtime keeps for one compiled code object. It and the inline caches, like
+   the compiler's arenas and the runtime's per-code state, are allocated with the C
+   library, not PyMem: tracemalloc and the debug allocators then see the program's own
+   allocations, as without the JIT. */
 typedef struct CiJitCode {
     CiJitBody body;
     size_t code_size;       /* bytes of machine code */

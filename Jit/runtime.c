@@ -134,7 +134,7 @@ rt_state_free(void *ptr)
         ci_jit_code_free(st->compiled);
     }
     Py_XDECREF(st->name);
-    PyMem_RawFree(st);
+    free(st);
 }
 
 static int
@@ -188,18 +188,18 @@ rt_state_ensure(PyCodeObject *code)
     if (st != NULL || rt.extra_index < 0) {
         return st;
     }
-    st = PyMem_RawCalloc(1, sizeof(*st));
+    st = calloc(1, sizeof(*st));
     if (st == NULL) {
         return NULL;
     }
     st->code = code;
     if (rt_extra_reserve(code) < 0) {
-        PyMem_RawFree(st);
+        free(st);
         return NULL;
     }
     if (_PyCode_SetExtra((PyObject *)code, rt.extra_index, st) < 0) {
         PyErr_Clear();
-        PyMem_RawFree(st);
+        free(st);
         return NULL;
     }
     return st;

@@ -448,30 +448,49 @@ TEST_F(RuntimeFixture, CallSiteCacheEntersOnlyTheFunctionItHolds)
     Ref nine(PyLong_FromLong(9));
     EXPECT_EQ(call_at_site(&cache, f, nine.obj, {3}), 6);
     EXPECT_EQ(cache.misses, 3u);
-    // One argument too few for the cached shape, and a function with defaults: never
-    // cached.
+    // A function with a default, called with and without the argument for it.
     EXPECT_EQ(call_at_site(&cache, h, nullptr, {1}), 11);
+    EXPECT_EQ(cache.misses, 4u);
     EXPECT_EQ(call_at_site(&cache, h, nullptr, {1}), 11);
+    EXPECT_EQ(call_at_site(&cache, h, nullptr, {1, 5}), 6);
+    EXPECT_EQ(cache.misses, 4u);
+    // New defaults give h a new version.
+    run("h.__defaults__ = (20,)\n");
+    EXPECT_EQ(call_at_site(&cache, h, nullptr, {1}), 21);
     EXPECT_EQ(cache.misses, 5u);
-    EXPECT_EQ(call_at_site(&cache, f, nullptr, {8, 3}), 5);  // still cached
+    EXPECT_EQ(call_at_site(&cache, h, nullptr, {1}), 21);
     EXPECT_EQ(cache.misses, 5u);
+    // Too few arguments: the generic call raises TypeError, from the interpreter's
+    // binding.
+    {
+        std::vector<PyObject *> stack = {nullptr, Py_NewRef(h)};
+        CiJitPair p = Ci_JitRt_CallEnter(PyThreadState_Get(), stack.data(), 0, nullptr,
+                                         &cache);
+        EXPECT_EQ(p.first, nullptr);
+        EXPECT_EQ(p.second, nullptr);
+        EXPECT_EQ(fetch_error().rfind("TypeError(\"h() missing 1 required positional", 0),
+                  0u);
+    }
+    EXPECT_EQ(cache.misses, 6u);
+    EXPECT_EQ(call_at_site(&cache, f, nullptr, {8, 3}), 5);
+    EXPECT_EQ(cache.misses, 7u);
     // A new __code__ gives f a new version: the cache no longer holds it.
     run("f.__code__ = g.__code__\n");
     EXPECT_EQ(call_at_site(&cache, f, nullptr, {8, 3}), 24);
-    EXPECT_EQ(cache.misses, 6u);
+    EXPECT_EQ(cache.misses, 8u);
     EXPECT_EQ(call_at_site(&cache, f, nullptr, {8, 3}), 24);
-    EXPECT_EQ(cache.misses, 6u);
+    EXPECT_EQ(cache.misses, 8u);
     // An uninstalled body is not entered.
     ASSERT_EQ(Ci_JitUninstall(code_of("g")), 0);
     EXPECT_EQ(call_at_site(&cache, f, nullptr, {8, 3}), 24);
-    EXPECT_EQ(cache.misses, 7u);
+    EXPECT_EQ(cache.misses, 9u);
     // Nor is any body while a profiler is on: the interpreter runs the call.
     EXPECT_EQ(call_at_site(&cache, h, nullptr, {1, 2}), 3);
     run("calls = []\n"
         "import sys\n"
         "sys.setprofile(lambda frame, event, arg: calls.append((frame.f_code.co_name, event)))\n");
     EXPECT_EQ(call_at_site(&cache, h, nullptr, {1, 2}), 3);
-    EXPECT_EQ(cache.misses, 9u);
+    EXPECT_EQ(cache.misses, 11u);
     run("sys.setprofile(None)\n");
     EXPECT_EQ(eval_repr("[c for c in calls if c[0] == 'h']"), "[('h', 'call'), ('h', 'return')]");
 }

@@ -25,7 +25,7 @@ ci_backend_compile(HirFunc *hir, const CiBackendOptions *opts, CiJitCode *code,
     if (opts == NULL) {
         opts = &defaults;
     }
-    CiJitSiteCache *caches = PyMem_RawCalloc((size_t)lir_lower_ncaches(hir) + 1,
+    CiJitSiteCache *caches = calloc((size_t)lir_lower_ncaches(hir) + 1,
                                              sizeof(CiJitSiteCache));
     if (caches == NULL) {
         *why = "out of memory";
@@ -34,7 +34,7 @@ ci_backend_compile(HirFunc *hir, const CiBackendOptions *opts, CiJitCode *code,
     LirFunc *f = lir_lower(hir, caches, opts->dump_lir != NULL || opts->dump_asm != NULL,
                            why);
     if (f == NULL) {
-        PyMem_RawFree(caches);
+        free(caches);
         return -1;
     }
     char err[256];
@@ -67,7 +67,7 @@ ci_backend_compile(HirFunc *hir, const CiBackendOptions *opts, CiJitCode *code,
         code->caches = caches;
     }
     else {
-        PyMem_RawFree(caches);
+        free(caches);
     }
     return rc;
 }

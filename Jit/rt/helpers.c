@@ -840,13 +840,25 @@ error:
     return NULL;
 }
 
-/* Pushes the frame of a call of FUNC, whose CODE takes exactly the NARGS positional
-   ARGS it gets (no keyword-only or star parameters), and binds them as the interpreter
-   does (consuming FUNC and ARGS), without initialize_locals. NULL (nothing consumed) when
-   the thread's data stack needs a new chunk. */
+/* Whether a call of FUNC (whose code is CODE) with NPOS positional arguments and no
+   keywords binds them, and the defaults of the parameters after them, without
+   initialize_locals: no keyword-only or star parameters, at most co_argcount arguments
+   and a default for each missing one. */
+static inline bool
+rt_binds_positionally(PyFunctionObject *func, PyCodeObject *code, Py_ssize_t npos)
+{
+    Py_ssize_t ndefaults = func->func_defaults ? PyTuple_GET_SIZE(func->func_defaults) : 0;
+    return code->co_kwonlyargcount == 0 && !(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))
+           && npos <= code->co_argcount && npos >= code->co_argcount - ndefaults;
+}
+
+/* Pushes the frame of a call of FUNC, whose CODE binds the NARGS positional ARGS it gets
+   positionally (rt_binds_positionally), and binds them and the defaults of the remaining
+   parameters as the interpreter does (consuming FUNC and ARGS). NULL (nothing consumed)
+   when the thread's data stack needs a new chunk. */
 static inline _PyInterpreterFrame *
-rt_push_exact(PyThreadState *tstate, PyFunctionObject *func, PyCodeObject *code,
-              PyObject **args, Py_ssize_t nargs)
+rt_push_positional(PyThreadState *tstate, PyFunctionObject *func, PyCodeObject *code,
+                   PyObject **args, Py_ssize_t nargs)
 {
     size_t size = (size_t)(code->co_nlocalsplus + code->co_stacksize) + FRAME_SPECIALS_SIZE;
     _PyInterpreterFrame *frame = _PyThreadState_BumpFramePointer(tstate, size);
@@ -855,7 +867,16 @@ rt_push_exact(PyThreadState *tstate, PyFunctionObject *func, PyCodeObject *code,
         for (Py_ssize_t k = 0; k < nargs; k++) {
             frame->localsplus[k] = args[k];
         }
-        for (int k = (int)nargs; k < code->co_nlocalsplus; k++) {
+        int argcount = code->co_argcount;
+        if (nargs < argcount) {
+            /* The defaults are the last parameters'. */
+            PyObject *defaults = func->func_defaults;
+            int first = argcount - (int)PyTuple_GET_SIZE(defaults);
+            for (int k = (int)nargs; k < argcount; k++) {
+                frame->localsplus[k] = Py_NewRef(PyTuple_GET_ITEM(defaults, k - first));
+            }
+        }
+        for (int k = Py_MAX(argcount, (int)nargs); k < code->co_nlocalsplus; k++) {
             frame->localsplus[k] = NULL;
         }
     }
@@ -898,9 +919,8 @@ rt_enter_compiled(PyThreadState *tstate, PyFunctionObject *func, PyObject **args
 {
     PyCodeObject *code = (PyCodeObject *)func->func_code;
     _PyInterpreterFrame *frame = NULL;
-    if (kwnames == NULL && nargs == code->co_argcount && code->co_kwonlyargcount == 0
-        && !(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))) {
-        frame = rt_push_exact(tstate, func, code, args, nargs);
+    if (kwnames == NULL && rt_binds_positionally(func, code, nargs)) {
+        frame = rt_push_positional(tstate, func, code, args, nargs);
     }
     if (frame == NULL) {
         frame = _PyEvalFramePushAndInit(tstate, func, NULL, args, (size_t)nargs, kwnames);
@@ -976,7 +996,7 @@ rt_call_vector(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames, PyObject *
 }
 
 /* Ci_JitRt_CallEnter without the cache's fast path; refills CC (unless NULL) when the
-   call enters a compiled body with exactly the callee's positional parameters. */
+   call enters a compiled body with positional arguments only, which bind positionally. */
 static CiJitPair
 rt_call_enter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObject *kwnames,
               CiJitCallCache *cc)
@@ -989,13 +1009,16 @@ rt_call_enter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObjec
         CiJitBody body = ci_jit_direct_entry(tstate, func);
         if (body != NULL) {
             PyCodeObject *code = (PyCodeObject *)func->func_code;
-            if (cc != NULL && kwnames == NULL && npos == code->co_argcount
-                && code->co_kwonlyargcount == 0
-                && !(code->co_flags & (CO_VARARGS | CO_VARKEYWORDS))) {
+            if (cc != NULL && kwnames == NULL && rt_binds_positionally(func, code, npos)
+                && code->co_argcount <= UINT16_MAX) {
                 const CiJitEntry *entry = ci_jit_call_entry(tstate, func);
                 uint32_t version = _PyFunction_GetVersionForCurrentState(func);
+                Py_ssize_t ndefaults =
+                    func->func_defaults ? PyTuple_GET_SIZE(func->func_defaults) : 0;
                 if (entry != NULL && version != 0) {
-                    *cc = (CiJitCallCache){version, code->co_argcount, entry};
+                    *cc = (CiJitCallCache){
+                        version, (uint16_t)code->co_argcount,
+                        (uint16_t)Py_MAX(code->co_argcount - ndefaults, 0), entry};
                 }
             }
             bool pushed;
@@ -1021,15 +1044,16 @@ Ci_JitRt_CallEnter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
     }
     CiJitCallCache *cc = &cache->call;
     const CiJitEntry *entry = cc->entry;
-    /* The function the cache holds (its version implies its code, so the shape), its
-       body still installed for its globals, and nothing that makes the interpreter
-       run the call. */
-    if (entry != NULL && kwnames == NULL && nargs + is_meth == cc->argcount
+    /* The function the cache holds (its version implies its code and defaults, so how
+       the arguments bind), its body still installed for its globals, and nothing that
+       makes the interpreter run the call. */
+    Py_ssize_t npos = nargs + is_meth;
+    if (entry != NULL && kwnames == NULL && npos >= cc->required && npos <= cc->argcount
         && func->func_version == cc->func_version
         && entry->body != NULL && entry->globals == func->func_globals
         && entry->builtins == func->func_builtins && ci_jit_may_enter(tstate)) {
-        _PyInterpreterFrame *frame = rt_push_exact(
-            tstate, func, (PyCodeObject *)func->func_code, stack + 2 - is_meth, cc->argcount);
+        _PyInterpreterFrame *frame = rt_push_positional(
+            tstate, func, (PyCodeObject *)func->func_code, stack + 2 - is_meth, npos);
         if (frame != NULL) {
             frame = rt_link_frame(tstate, frame);
             return (CiJitPair){frame ? (PyObject *)entry->body : NULL, (PyObject *)frame};

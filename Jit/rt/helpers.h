@@ -30,12 +30,14 @@ typedef struct {
 #define CI_JIT_CACHE_WAYS 4
 
 /* A Call site's cache: the function, by its func_version (which changes with its
-   __code__ and never names another function), whose compiled body the site entered last
-   with exactly its positional parameters, and its code's entry (Jit/runtime.h; NULL
-   while the cache is empty). */
+   __code__ or defaults and never names another function), whose compiled body the site
+   entered last with positional arguments only, how many it takes (the positional
+   parameters, those without a default), and its code's entry (Jit/runtime.h; NULL while
+   the cache is empty). */
 typedef struct CiJitCallCache {
     uint32_t func_version;
-    int32_t argcount;
+    uint16_t argcount;
+    uint16_t required;
     const struct CiJitEntry *entry;
 } CiJitCallCache;
 

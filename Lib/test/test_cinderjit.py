@@ -276,6 +276,15 @@ def cell_argument(a, b):
     return bump() * 100 + a
 
 
+def with_defaults(a, b=10, acc=[]):
+    acc.append(a)
+    return a + b, len(acc)
+
+
+def call_with_and_without_defaults(f, n):
+    return [f(i) if i % 3 else f(i, -i) for i in range(n)]
+
+
 def call_counting_down(f, n):
     total = 0
     for i in range(n):
@@ -589,6 +598,20 @@ class BehaviourTests(JitTestCase):
 
     def test_closures(self):
         self.assert_same(closure_counter, 5)
+
+    def test_defaults_bound_by_direct_calls(self):
+        # A compiled call fills the missing arguments from the callee's defaults (one
+        # shared list here), and new defaults are seen at once.
+        self.compile(with_defaults)
+        self.compile(call_with_and_without_defaults)
+        twin = interpreted_twin(with_defaults)
+        caller_twin = interpreted_twin(call_with_and_without_defaults)
+        for defaults in [(10, []), (100, [])]:
+            with_defaults.__defaults__ = defaults
+            twin.__defaults__ = (defaults[0], [])
+            self.assertEqual(call_with_and_without_defaults(with_defaults, 7),
+                             caller_twin(twin, 7))
+            self.assertEqual(defaults[1], list(range(7)))  # the default itself
 
     def test_closures_entered_directly(self):
         # Compiled code enters a compiled closure's body straight away (no interpreter
