@@ -530,3 +530,23 @@ TEST_F(RuntimeFixture, CallSiteCacheEntersClosuresAndCellsDirectly)
     EXPECT_EQ(eval_long("sum(cell_arg(1, 2) for i in range(10))"), 5050);
     EXPECT_EQ(eval_long("sum(outer(i)(1, 0) for i in range(10))"), 45);
 }
+
+TEST_F(RuntimeFixture, CallSiteCacheEntersBoundMethodsFunctions)
+{
+    run("class K:\n"
+        "    def m(self, a): return a + self.x\n"
+        "k = K()\n"
+        "k.x = 5\n"
+        "bound = k.m\n");
+    Ref m(eval("K.m"));
+    const char *why = nullptr;
+    ASSERT_TRUE(Ci_JitCompileFunction((PyFunctionObject *)m.obj, &why)) << why;
+    PyObject *bound = PyDict_GetItemString(globals.obj, "bound");
+    CiJitSiteCache cache = {};
+    for (int k = 0; k < 3; k++) {
+        EXPECT_EQ(call_at_site(&cache, bound, nullptr, {3}), 8);
+    }
+    EXPECT_EQ(cache.misses, 1u);  // unpacked into (function, self), then cached
+    EXPECT_EQ(call_at_site(&cache, m.obj, PyDict_GetItemString(globals.obj, "k"), {4}), 9);
+    EXPECT_EQ(cache.misses, 1u);  // the same function, called as LOAD_METHOD does
+}

@@ -1030,14 +1030,28 @@ rt_call_enter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObjec
     return (CiJitPair){NULL, rt_call_vector(stack, nargs, kwnames, callable, args, npos)};
 }
 
+/* PRECALL's unpacking of a bound method in a CALL's STACK (NULL, method, args) into
+   (function, self, args). */
+static inline void
+rt_unpack_bound_method(PyObject **stack)
+{
+    if (stack[0] == NULL && Py_IS_TYPE(stack[1], &PyMethod_Type)) {
+        PyObject *meth = stack[1];
+        stack[0] = Py_NewRef(PyMethod_GET_FUNCTION(meth));
+        stack[1] = Py_NewRef(PyMethod_GET_SELF(meth));
+        Py_DECREF(meth);
+    }
+}
+
 CiJitPair
 Ci_JitRt_CallEnter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
                    PyObject *kwnames, CiJitSiteCache *cache)
 {
+    rt_unpack_bound_method(stack);  /* its function may have a body to enter */
     int is_meth = stack[0] != NULL;
     PyFunctionObject *func = (PyFunctionObject *)stack[1 - is_meth];
     if (!Py_IS_TYPE(func, &PyFunction_Type)) {
-        /* A builtin, a type, a bound method... */
+        /* A builtin, a type, a method of a builtin... */
         Py_ssize_t npos = nargs + is_meth - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
         return (CiJitPair){NULL, rt_call_vector(stack, nargs, kwnames, (PyObject *)func,
                                                 stack + 2 - is_meth, npos)};
@@ -1304,13 +1318,8 @@ CiJitPair
 Ci_JitRt_CallAwaited(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
                      PyObject *kwnames)
 {
-    /* PRECALL's unpacking of a bound method, so that its function runs eagerly. */
-    if (stack[0] == NULL && Py_IS_TYPE(stack[1], &PyMethod_Type)) {
-        PyObject *meth = stack[1];
-        stack[0] = Py_NewRef(PyMethod_GET_FUNCTION(meth));
-        stack[1] = Py_NewRef(PyMethod_GET_SELF(meth));
-        Py_DECREF(meth);
-    }
+    /* So that a bound method's function runs eagerly. */
+    rt_unpack_bound_method(stack);
     PyObject *callable, **args;
     Py_ssize_t npos;
     int is_meth = rt_call_shape(stack, nargs, kwnames, &callable, &args, &npos);
