@@ -76,6 +76,19 @@ lw_tag(LwCtx *c, LirInstr *i)
     return i;
 }
 
+/* A new instruction OP at the end of the current block, with NOUT fresh GP outputs and
+   NIN inputs for the caller to fill (for shapes lw_def and lw_use do not cover). */
+static LirInstr *
+lw_new_instr(LwCtx *c, LirOp op, int nout, int nin)
+{
+    LirInstr *i = lir_instr_new(c->f, op, nout, nin, 0);
+    for (int k = 0; k < nout; k++) {
+        i->out[k] = lir_vreg(lir_vreg_new(c->f, LIR_GP));
+    }
+    lir_block_append(c->cur, i);
+    return lw_tag(c, i);
+}
+
 static int
 lw_def(LwCtx *c, LirOp op, int nin, LirOperand a, LirOperand b)
 {
@@ -465,14 +478,12 @@ lw_load_attr(LwCtx *c, HirInstr *i)
 static void
 lw_store_attr(LwCtx *c, HirInstr *i)
 {
-    LirInstr *st = lir_instr_new(c->f, LIR_StoreAttrCached, 1, 4, 0);
-    st->out[0] = lir_vreg(lir_vreg_new(c->f, LIR_GP));
-    st->in[0] = lir_vreg(lw_reg(c, i->in[0]));
-    st->in[1] = lir_vreg(lw_reg(c, i->in[1]));
+    LirOperand obj = lir_vreg(lw_reg(c, i->in[0])), value = lir_vreg(lw_reg(c, i->in[1]));
+    LirInstr *st = lw_new_instr(c, LIR_StoreAttrCached, 1, 4);
+    st->in[0] = obj;
+    st->in[1] = value;
     st->in[2] = lir_imm((int64_t)(intptr_t)i->name);
     st->in[3] = lw_cache(c, i);
-    lir_block_append(c->cur, st);
-    lw_tag(c, st);
     lw_guard(c, LIR_DeoptCmp, LIR_CC_LT, st->out[0].vreg, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
 }
 
@@ -481,15 +492,11 @@ lw_store_attr(LwCtx *c, HirInstr *i)
 static void
 lw_load_method(LwCtx *c, HirInstr *i)
 {
-    LirInstr *m = lir_instr_new(c->f, LIR_LoadMethodCached, 2, 3, 0);
-    for (int k = 0; k < 2; k++) {
-        m->out[k] = lir_vreg(lir_vreg_new(c->f, LIR_GP));
-    }
-    m->in[0] = lir_vreg(lw_reg(c, i->in[0]));
+    LirOperand obj = lir_vreg(lw_reg(c, i->in[0]));
+    LirInstr *m = lw_new_instr(c, LIR_LoadMethodCached, 2, 3);
+    m->in[0] = obj;
     m->in[1] = lir_imm((int64_t)(intptr_t)i->name);
     m->in[2] = lw_cache(c, i);
-    lir_block_append(c->cur, m);
-    lw_tag(c, m);
     lw_guard(c, LIR_DeoptCmp, LIR_CC_EQ, m->out[1].vreg, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
     lw_set(c, i, m->out[0].vreg);
     c->second[i->id] = m->out[1].vreg;
