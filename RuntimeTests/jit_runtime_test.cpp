@@ -95,6 +95,18 @@ struct RuntimeFixture : ::testing::Test {
         return (PyCodeObject *)PyFunction_GET_CODE(f);
     }
 
+    // The function EXPR evaluates to (borrowed: the namespace keeps it), compiled by the
+    // JIT itself.
+    PyObject *compiled(const char *expr)
+    {
+        Ref f(eval(expr));
+        const char *why = "not a function";
+        EXPECT_TRUE(f.obj && PyFunction_Check(f.obj) &&
+                    Ci_JitCompileFunction((PyFunctionObject *)f.obj, &why))
+            << expr << ": " << why;
+        return f.obj;
+    }
+
     void install(const char *name, CiJitBody body)
     {
         ASSERT_EQ(Ci_JitInstallBodyForTesting(code_of(name), body), 0) << fetch_error();
@@ -426,13 +438,7 @@ TEST_F(RuntimeFixture, CallSiteCacheEntersOnlyTheFunctionItHolds)
     run("def f(a, b): return a - b\n"
         "def g(a, b): return a * b\n"
         "def h(a, b=10): return a + b\n");
-    PyObject *f = PyDict_GetItemString(globals.obj, "f");
-    PyObject *g = PyDict_GetItemString(globals.obj, "g");
-    PyObject *h = PyDict_GetItemString(globals.obj, "h");
-    for (PyObject *func : {f, g, h}) {
-        const char *why = nullptr;
-        ASSERT_TRUE(Ci_JitCompileFunction((PyFunctionObject *)func, &why)) << why;
-    }
+    PyObject *f = compiled("f"), *g = compiled("g"), *h = compiled("h");
     CiJitSiteCache cache = {};
     EXPECT_EQ(call_at_site(&cache, f, nullptr, {7, 3}), 4);
     EXPECT_EQ(cache.misses, 1u);  // the first call fills the cache
@@ -509,11 +515,8 @@ TEST_F(RuntimeFixture, CallSiteCacheEntersClosuresAndCellsDirectly)
         "        return a\n"
         "    bump()\n"
         "    return bump() * 100 + a\n");
-    PyObject *inner = PyDict_GetItemString(globals.obj, "inner");
-    PyObject *cell_arg = PyDict_GetItemString(globals.obj, "cell_arg");
+    PyObject *inner = compiled("inner"), *cell_arg = compiled("cell_arg");
     for (PyObject *func : {inner, cell_arg}) {
-        const char *why = nullptr;
-        ASSERT_TRUE(Ci_JitCompileFunction((PyFunctionObject *)func, &why)) << why;
         ASSERT_NE(((PyCodeObject *)PyFunction_GET_CODE(func))->_co_firsttraceable, 0);
     }
     CiJitSiteCache cache = {};
@@ -538,15 +541,13 @@ TEST_F(RuntimeFixture, CallSiteCacheEntersBoundMethodsFunctions)
         "k = K()\n"
         "k.x = 5\n"
         "bound = k.m\n");
-    Ref m(eval("K.m"));
-    const char *why = nullptr;
-    ASSERT_TRUE(Ci_JitCompileFunction((PyFunctionObject *)m.obj, &why)) << why;
+    PyObject *m = compiled("K.m");
     PyObject *bound = PyDict_GetItemString(globals.obj, "bound");
     CiJitSiteCache cache = {};
     for (int k = 0; k < 3; k++) {
         EXPECT_EQ(call_at_site(&cache, bound, nullptr, {3}), 8);
     }
     EXPECT_EQ(cache.misses, 1u);  // unpacked into (function, self), then cached
-    EXPECT_EQ(call_at_site(&cache, m.obj, PyDict_GetItemString(globals.obj, "k"), {4}), 9);
+    EXPECT_EQ(call_at_site(&cache, m, PyDict_GetItemString(globals.obj, "k"), {4}), 9);
     EXPECT_EQ(cache.misses, 1u);  // the same function, called as LOAD_METHOD does
 }
