@@ -436,7 +436,6 @@ lw_join(LwCtx *c, HirInstr *i, LirBlock **from, int *in, int n)
     lw_set(c, i, lw_phi(c, join, n + 1, in, from));
 }
 
-
 /* OBJ's type, in a register. */
 static int
 lw_type_of(LwCtx *c, int obj)

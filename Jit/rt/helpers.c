@@ -972,8 +972,8 @@ Ci_JitRt_CallLeave(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *
 
 /* A CALL's stack (NULL or method, callable or self, arguments): the callable, where its
    arguments start and how many are positional. LOAD_METHOD's (method, self) shape passes
-   self as the first argument. Returns whether it has that shape. */
-static int
+   self as the first argument. */
+static inline void
 rt_call_shape(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames, PyObject **callable,
               PyObject ***args, Py_ssize_t *npos)
 {
@@ -981,7 +981,6 @@ rt_call_shape(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames, PyObject **
     *callable = is_meth ? stack[0] : stack[1];
     *args = stack + 2 - is_meth;
     *npos = nargs + is_meth - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
-    return is_meth;
 }
 
 /* The generic path of a CALL: anything but a compiled function. */
@@ -995,15 +994,13 @@ rt_call_vector(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames, PyObject *
     return res;
 }
 
-/* Ci_JitRt_CallEnter without the cache's fast path; refills CC (unless NULL) when the
-   call enters a compiled body with positional arguments only, which bind positionally. */
+/* Ci_JitRt_CallEnter without the cache's fast path, given the call's shape (CALLABLE,
+   ARGS, NPOS: rt_call_shape); refills CC (unless NULL) when the call enters a compiled
+   body with positional arguments only, which bind positionally. */
 static CiJitPair
 rt_call_enter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObject *kwnames,
-              CiJitCallCache *cc)
+              PyObject *callable, PyObject **args, Py_ssize_t npos, CiJitCallCache *cc)
 {
-    PyObject *callable, **args;
-    Py_ssize_t npos;
-    rt_call_shape(stack, nargs, kwnames, &callable, &args, &npos);
     if (PyFunction_Check(callable)) {
         PyFunctionObject *func = (PyFunctionObject *)callable;
         CiJitBody body = ci_jit_direct_entry(tstate, func);
@@ -1048,33 +1045,32 @@ Ci_JitRt_CallEnter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
                    PyObject *kwnames, CiJitSiteCache *cache)
 {
     rt_unpack_bound_method(stack);  /* its function may have a body to enter */
-    int is_meth = stack[0] != NULL;
-    PyFunctionObject *func = (PyFunctionObject *)stack[1 - is_meth];
-    if (!Py_IS_TYPE(func, &PyFunction_Type)) {
+    PyObject *callable, **args;
+    Py_ssize_t npos;
+    rt_call_shape(stack, nargs, kwnames, &callable, &args, &npos);
+    if (!Py_IS_TYPE(callable, &PyFunction_Type)) {
         /* A builtin, a type, a method of a builtin... */
-        Py_ssize_t npos = nargs + is_meth - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
-        return (CiJitPair){NULL, rt_call_vector(stack, nargs, kwnames, (PyObject *)func,
-                                                stack + 2 - is_meth, npos)};
+        return (CiJitPair){NULL, rt_call_vector(stack, nargs, kwnames, callable, args, npos)};
     }
+    PyFunctionObject *func = (PyFunctionObject *)callable;
     CiJitCallCache *cc = &cache->call;
     const CiJitEntry *entry = cc->entry;
     /* The function the cache holds (its version implies its code and defaults, so how
        the arguments bind), its body still installed for its globals, and nothing that
        makes the interpreter run the call. */
-    Py_ssize_t npos = nargs + is_meth;
     if (entry != NULL && kwnames == NULL && npos >= cc->required && npos <= cc->argcount
         && func->func_version == cc->func_version
         && entry->body != NULL && entry->globals == func->func_globals
         && entry->builtins == func->func_builtins && ci_jit_may_enter(tstate)) {
-        _PyInterpreterFrame *frame = rt_push_positional(
-            tstate, func, (PyCodeObject *)func->func_code, stack + 2 - is_meth, npos);
+        _PyInterpreterFrame *frame =
+            rt_push_positional(tstate, func, (PyCodeObject *)func->func_code, args, npos);
         if (frame != NULL) {
             frame = rt_link_frame(tstate, frame);
             return (CiJitPair){frame ? (PyObject *)entry->body : NULL, (PyObject *)frame};
         }
     }
     cache->misses++;
-    return rt_call_enter(tstate, stack, nargs, kwnames, cc);
+    return rt_call_enter(tstate, stack, nargs, kwnames, callable, args, npos, cc);
 }
 
 PyObject *
@@ -1322,7 +1318,7 @@ Ci_JitRt_CallAwaited(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
     rt_unpack_bound_method(stack);
     PyObject *callable, **args;
     Py_ssize_t npos;
-    int is_meth = rt_call_shape(stack, nargs, kwnames, &callable, &args, &npos);
+    rt_call_shape(stack, nargs, kwnames, &callable, &args, &npos);
     if (PyFunction_Check(callable)
         && (((PyCodeObject *)PyFunction_GET_CODE(callable))->co_flags
             & (CO_COROUTINE | CO_GENERATOR | CO_ASYNC_GENERATOR)) == CO_COROUTINE
@@ -1334,9 +1330,6 @@ Ci_JitRt_CallAwaited(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
         if (body != NULL) {
             /* Compiled: run the body directly, as for other calls between compiled
                functions. */
-            if (!is_meth) {
-                Py_XDECREF(stack[0]);
-            }
             bool pushed;
             _PyInterpreterFrame *frame =
                 rt_enter_compiled(tstate, func, args, npos, kwnames, true, &pushed);
@@ -1356,7 +1349,7 @@ Ci_JitRt_CallAwaited(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
                                                             : CI_AWAIT_DONE;
         return (CiJitPair){res, (PyObject *)status};
     }
-    CiJitPair call = rt_call_enter(tstate, stack, nargs, kwnames, NULL);
+    CiJitPair call = rt_call_enter(tstate, stack, nargs, kwnames, callable, args, npos, NULL);
     PyObject *res = call.second;
     if (call.first != NULL) {
         _PyInterpreterFrame *frame = (_PyInterpreterFrame *)call.second;
