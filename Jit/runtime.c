@@ -599,9 +599,7 @@ ci_jit_call_entry(PyThreadState *tstate, PyFunctionObject *func)
 PyObject *
 ci_jit_finish_deopted(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *res)
 {
-    if (res != CI_JIT_DEOPT && res != CI_JIT_DEOPT_ERROR) {
-        return res;
-    }
+    assert(res == CI_JIT_DEOPT || res == CI_JIT_DEOPT_ERROR);
     /* The interpreter continues at prev_instr + 1, or unwinds from prev_instr with the
        exception set (its generator.throw() entry, less the tracer's event). */
     return _PyEval_EvalFrameDefault(

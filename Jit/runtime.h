@@ -106,8 +106,8 @@ CiJitBody ci_jit_direct_entry(PyThreadState *tstate, PyFunctionObject *func);
    the frame the caller pushes, marked eager, as the interpreter's CALL would run it. */
 CiJitBody ci_jit_direct_entry_eager(PyThreadState *tstate, PyFunctionObject *func);
 
-/* RES, what a compiled body returned on FRAME (linked as the current frame); when the
-   body deopted, the interpreter first finishes FRAME and its result is returned. */
+/* The result of FRAME (linked as the current frame), whose compiled body deopted: RES is
+   CI_JIT_DEOPT or CI_JIT_DEOPT_ERROR, and the interpreter finishes the frame. */
 PyObject *ci_jit_finish_deopted(PyThreadState *tstate, _PyInterpreterFrame *frame,
                                 PyObject *res);
 
