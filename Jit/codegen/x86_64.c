@@ -102,6 +102,16 @@ cg_fits32(int64_t v)
     return v == (int32_t)v;
 }
 
+/* A call to the C function at address FN: `call [rip+entry]` through the code's table of
+   addresses (asmjit's .addrtab, one entry per distinct function), or `call rel32` where
+   the function is within reach of the code; six bytes either way, where
+   `mov rax, imm64; call rax` takes twelve. */
+static void
+cg_call_abs(CgCtx *c, int64_t fn)
+{
+    cg_emit1(c, CI_ASM_call, ci_asm_imm(fn));
+}
+
 /* Copies between any two locations, whatever their classes. */
 static void
 cg_copy(CgCtx *c, LirLoc dst, LirLoc src)
@@ -600,9 +610,11 @@ cg_call(CgCtx *c, LirInstr *i)
         }
     }
     if (callee->kind == LIR_OPND_IMM) {
-        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8), ci_asm_imm(callee->imm));
+        cg_call_abs(c, callee->imm);
     }
-    cg_emit1(c, CI_ASM_call, ci_asm_reg(LIR_RAX, 8));
+    else {
+        cg_emit1(c, CI_ASM_call, ci_asm_reg(LIR_RAX, 8));
+    }
     n = 0;
     for (int k = 0; k < i->nout; k++) {
         bool fp = lir_vreg_class(c->f, i->out[k].vreg) == LIR_FP;
@@ -1071,8 +1083,7 @@ cg_tail_helper(CgCtx *c, const CgTail *t)
                                          : (void *)Ci_JitRt_LoadMethod;
         break;
     }
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8), ci_asm_imm((int64_t)(intptr_t)fn));
-    cg_emit1(c, CI_ASM_call, ci_asm_reg(LIR_RAX, 8));
+    cg_call_abs(c, (int64_t)(intptr_t)fn);
     if (i->op == LIR_LoadMethodCached) {
         cg_store_pair(c, i, LIR_RAX, LIR_RDX);
     }
@@ -1092,9 +1103,7 @@ cg_tail(CgCtx *c, const CgTail *t)
     if (t->kind == CG_TAIL_DEALLOC) {
         ci_asm_bind(c->a, t->slow);
         cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8), ci_asm_reg(t->reg, 8));
-        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8),
-                 ci_asm_imm((int64_t)(intptr_t)&_Py_Dealloc));
-        cg_emit1(c, CI_ASM_call, ci_asm_reg(LIR_RAX, 8));
+        cg_call_abs(c, (int64_t)(intptr_t)&_Py_Dealloc);
         cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->done));
         return;
     }
@@ -1351,9 +1360,7 @@ cg_stub_releases(CgCtx *c, const LirDeopt *d)
         cg_emit2(c, CI_ASM_sub, ci_asm_mem(LIR_RDI, -1, 1, offsetof(PyObject, ob_refcnt), 8),
                  ci_asm_imm(1));
         ci_asm_jcc(c->a, CI_CC_NE, skip);
-        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8),
-                 ci_asm_imm((int64_t)(intptr_t)&_Py_Dealloc));
-        cg_emit1(c, CI_ASM_call, ci_asm_reg(LIR_RAX, 8));
+        cg_call_abs(c, (int64_t)(intptr_t)&_Py_Dealloc);
         ci_asm_bind(c->a, skip);
     }
 }
