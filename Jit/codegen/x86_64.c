@@ -789,33 +789,40 @@ cg_poll_eval_breaker(CgCtx *c, LirInstr *i)
 /* -- Cached lookups ----------------------------------------------------------------------
 
    LoadGlobalCached, LoadAttrCached, LoadMethodCached and StoreAttrCached read way 0 of
-   the site's CiJitSiteCache inline, for its most common kind, with r10 holding the cache
-   and r11 the value found (for StoreAttr: the address stored to):
+   the site's CiJitSiteCache inline, for both of the kinds each can hold, with r10
+   holding the cache and r11 the value found (for StoreAttr: the address stored to):
 
        LoadGlobalCached                          LoadAttrCached (object in O)
        r10 = cache; r11 = frame ([rbp - 8])      r10 = cache; r11 = O->ob_type
        globals' keys version == way0.version?    r11->tp_version_tag == way0.version?
-       way0.kind == GLOBAL_MODULE? else OTHER    r11 = way0.index; kind == SLOT? else OTHER
-     back:                                      r11 = [O + r11]; NULL? slow
-       r11 = *way0.value; NULL? slow            back:
-       Py_INCREF(r11); out = r11                  Py_INCREF(r11); out = r11
-     done:                                      done:
+       kind == GLOBAL_MODULE? goto back          r11 = way0.index
+     other:                                     kind == SLOT? else goto other
+       kind == GLOBAL_BUILTIN?                    r11 = [O + r11]; goto found
+       builtins' keys version == version2?      other:
+     back:                                        kind == INSTANCE_VALUE?
+       r11 = *way0.value; NULL? slow              r11 = values(O)[r11]
+       Py_INCREF(r11); out = r11                found: NULL? slow
+     done:                                      back: Py_INCREF(r11); out = r11
+                                                done:
 
        LoadMethodCached                          StoreAttrCached (value in V)
-       type version as LoadAttr                  type version as LoadAttr
-       kind == METHOD_NO_DICT? else OTHER        r11 = way0.index; kind == SLOT? else OTHER
-     back:                                      r11 = O + r11
+       type version as LoadAttr                  type version and index as LoadAttr
+       kind == METHOD_NO_DICT? goto back         kind == SLOT? else goto other
+     other:                                       r11 = O + r11; goto back
+       kind == METHOD_VALUES? no instance       other:
+       dict, type's shared keys unchanged?        kind == INSTANCE_VALUE?
+     back:                                        r11 = &values(O)[r11], already set?
        r11 = way0.descr; Py_INCREF(r11, O)      back:
        (out0, out1) = (r11, O)                    Py_INCREF(V); swap V into [r11]; out = 0
      done:                                        Py_XDECREF(the old value)
                                                 done:
 
-   Out of line, after the body: OTHER tries way 0's second kind (a builtins entry, whose
-   keys version must match too; an instance value; a method no instance value can
-   shadow: no dict made and the shared keys unchanged; an instance value already set)
-   and jumps back with r11 set; SLOW calls the helper (which tries the other ways,
-   refills and does the generic lookup), puts its result in the outputs and jumps to
-   done. */
+   Every failed test ("?") goes to SLOW, out of line after the body: it calls the
+   helper (which tries the other ways, refills and does the generic lookup), puts its
+   result in the outputs and jumps to done. Both kinds are inline because both are
+   common (module globals and builtins; instances of classes with and without
+   __slots__): a second kind out of line cost every such lookup two jumps and a cache
+   line of its own. */
 
 #define CG_WAY0(field) ((int32_t)offsetof(CiJitSiteCache, way[0].field))
 
@@ -832,17 +839,20 @@ cg_frame_dict_version(CgCtx *c, int32_t field)
              ci_asm_mem(CG_R11, -1, 1, offsetof(PyDictKeysObject, dk_version), 4));
 }
 
-/* Goes to SLOW unless r11d equals the 32-bit cache field at [r10 + VERSION_FIELD]; then,
-   with KIND >= 0, to OTHER unless way 0 has that kind. */
+/* Jumps to LABEL when way 0's kind compares CC (E or NE) with KIND. */
 static void
-cg_way0_check(CgCtx *c, const CgTail *t, int32_t version_field, int kind)
+cg_way0_kind_jump(CgCtx *c, int kind, int cc, int label)
+{
+    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(CG_R10, -1, 1, CG_WAY0(kind), 4), ci_asm_imm(kind));
+    ci_asm_jcc(c->a, cc, label);
+}
+
+/* Goes to SLOW unless r11d equals the 32-bit cache field at [r10 + VERSION_FIELD]. */
+static void
+cg_way0_check(CgCtx *c, const CgTail *t, int32_t version_field)
 {
     cg_emit2(c, CI_ASM_cmp, ci_asm_reg(CG_R11, 4), ci_asm_mem(CG_R10, -1, 1, version_field, 4));
     ci_asm_jcc(c->a, CI_CC_NE, t->slow);
-    if (kind >= 0) {
-        cg_emit2(c, CI_ASM_cmp, ci_asm_mem(CG_R10, -1, 1, CG_WAY0(kind), 4), ci_asm_imm(kind));
-        ci_asm_jcc(c->a, CI_CC_NE, t->other);
-    }
 }
 
 /* Goes to SLOW when the 64-bit value at M (r11 when M is NULL) is NULL. */
@@ -859,16 +869,16 @@ cg_slow_if_null(CgCtx *c, const CgTail *t, const CiAsmOperand *m)
 }
 
 /* r10 = cache (the instruction's last input); r11 = the type version of the object in
-   T->reg, compared with way 0's, then way 0's kind with KIND. */
+   T->reg, compared with way 0's. */
 static void
-cg_type_way0(CgCtx *c, const CgTail *t, int kind)
+cg_type_way0(CgCtx *c, const CgTail *t)
 {
     cg_load_imm(c, CG_R10, t->i->in[t->i->nin - 1].imm);
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
              ci_asm_mem(t->reg, -1, 1, offsetof(PyObject, ob_type), 8));
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
              ci_asm_mem(CG_R11, -1, 1, offsetof(PyTypeObject, tp_version_tag), 4));
-    cg_way0_check(c, t, CG_WAY0(version), kind);
+    cg_way0_check(c, t, CG_WAY0(version));
 }
 
 /* The object operand OBJ in a register for the inline path: its own, or else that of an
@@ -895,7 +905,54 @@ cg_helper_only(CgCtx *c, CgTail *t)
 {
     cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->slow));
     ci_asm_bind(c->a, t->done);
-    t->other = -1;
+}
+
+/* OTHER: way 0's second kind, inline after the first kind's path; it falls through to
+   back with r11 set. */
+static void
+cg_other(CgCtx *c, const CgTail *t)
+{
+    LirInstr *i = t->i;
+    ci_asm_bind(c->a, t->other);
+    int second = i->op == LIR_LoadGlobalCached   ? HIR_CACHE_GLOBAL_BUILTIN
+                 : i->op == LIR_LoadMethodCached ? HIR_CACHE_METHOD_VALUES
+                                                 : HIR_CACHE_INSTANCE_VALUE;
+    cg_way0_kind_jump(c, second, CI_CC_NE, t->slow);
+    if (i->op == LIR_LoadGlobalCached) {
+        cg_frame_dict_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_builtins));
+        cg_way0_check(c, t, CG_WAY0(version2));
+    }
+    else if (i->op == LIR_LoadMethodCached) {
+        /* no materialised instance dict, and the type's shared keys still lack the name */
+        CiAsmOperand dict = ci_asm_mem(t->reg, -1, 1, -3 * (int32_t)sizeof(PyObject *), 8);
+        cg_emit2(c, CI_ASM_cmp, dict, ci_asm_imm(0));
+        ci_asm_jcc(c->a, CI_CC_NE, t->slow);
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+                 ci_asm_mem(t->reg, -1, 1, offsetof(PyObject, ob_type), 8));
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+                 ci_asm_mem(CG_R11, -1, 1, offsetof(PyHeapTypeObject, ht_cached_keys), 8));
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
+                 ci_asm_mem(CG_R11, -1, 1, offsetof(PyDictKeysObject, dk_version), 4));
+        cg_way0_check(c, t, CG_WAY0(version2));
+    }
+    else {
+        /* an instance value: values[index] (r11 holds way 0's index) of the array
+           before the object (for a store, one already set: a new one must also extend
+           the insertion order) */
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8),
+                 ci_asm_mem(t->reg, -1, 1, -4 * (int32_t)sizeof(PyObject *), 8));
+        cg_emit2(c, CI_ASM_test, ci_asm_reg(CG_R10, 8), ci_asm_reg(CG_R10, 8));
+        ci_asm_jcc(c->a, CI_CC_E, t->slow);
+        CiAsmOperand slot = ci_asm_mem(CG_R10, CG_R11, 8, offsetof(PyDictValues, values), 8);
+        if (i->op == LIR_StoreAttrCached) {
+            cg_emit2(c, CI_ASM_lea, ci_asm_reg(CG_R11, 8), slot);
+            CiAsmOperand old = ci_asm_mem(CG_R11, -1, 1, 0, 8);
+            cg_slow_if_null(c, t, &old);
+        }
+        else {
+            cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), slot);
+        }
+    }
 }
 
 static void
@@ -904,7 +961,9 @@ cg_load_global_cached(CgCtx *c, LirInstr *i)
     CgTail *t = cg_new_tail(c, CG_TAIL_HELPER, i);
     cg_load_imm(c, CG_R10, i->in[1].imm);
     cg_frame_dict_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_globals));
-    cg_way0_check(c, t, CG_WAY0(version), HIR_CACHE_GLOBAL_MODULE);
+    cg_way0_check(c, t, CG_WAY0(version));
+    cg_way0_kind_jump(c, HIR_CACHE_GLOBAL_MODULE, CI_CC_E, t->back);
+    cg_other(c, t);
     ci_asm_bind(c->a, t->back);
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(value), 8));
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(CG_R11, -1, 1, 0, 8));
@@ -922,9 +981,14 @@ cg_load_attr_cached(CgCtx *c, LirInstr *i)
         cg_helper_only(c, t);
         return;
     }
-    cg_type_way0(c, t, HIR_CACHE_SLOT);
+    cg_type_way0(c, t);
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(index), 4));
+    cg_way0_kind_jump(c, HIR_CACHE_SLOT, CI_CC_NE, t->other);
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(t->reg, CG_R11, 1, 0, 8));
+    int found = ci_asm_new_label(c->a);
+    cg_emit1(c, CI_ASM_jmp, ci_asm_label(found));
+    cg_other(c, t);
+    ci_asm_bind(c->a, found);
     cg_slow_if_null(c, t, NULL);
     ci_asm_bind(c->a, t->back);
     cg_incref_reg(c, CG_R11);
@@ -949,7 +1013,9 @@ cg_load_method_cached(CgCtx *c, LirInstr *i)
         cg_helper_only(c, t);
         return;
     }
-    cg_type_way0(c, t, HIR_CACHE_METHOD_NO_DICT);
+    cg_type_way0(c, t);
+    cg_way0_kind_jump(c, HIR_CACHE_METHOD_NO_DICT, CI_CC_E, t->back);
+    cg_other(c, t);
     ci_asm_bind(c->a, t->back);
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(descr), 8));
     cg_incref_reg(c, CG_R10);
@@ -969,9 +1035,12 @@ cg_store_attr_cached(CgCtx *c, LirInstr *i)
     }
     t->reg = i->in[0].loc.index;
     int v = value->loc.index;
-    cg_type_way0(c, t, HIR_CACHE_SLOT);
+    cg_type_way0(c, t);
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(index), 4));
+    cg_way0_kind_jump(c, HIR_CACHE_SLOT, CI_CC_NE, t->other);
     cg_emit2(c, CI_ASM_lea, ci_asm_reg(CG_R11, 8), ci_asm_mem(t->reg, CG_R11, 1, 0, 8));
+    cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->back));
+    cg_other(c, t);
     ci_asm_bind(c->a, t->back);
     cg_incref_reg(c, v);
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8), ci_asm_mem(CG_R11, -1, 1, 0, 8));
@@ -985,57 +1054,6 @@ cg_store_attr_cached(CgCtx *c, LirInstr *i)
         cg_emit2(c, CI_ASM_mov, cg_loc(out->loc, 8), ci_asm_imm(0));
     }
     ci_asm_bind(c->a, t->done);
-}
-
-/* OTHER: way 0's second kind, back to the inline path with r11 set. */
-static void
-cg_tail_other(CgCtx *c, const CgTail *t)
-{
-    LirInstr *i = t->i;
-    ci_asm_bind(c->a, t->other);
-    int second = i->op == LIR_LoadGlobalCached   ? HIR_CACHE_GLOBAL_BUILTIN
-                 : i->op == LIR_LoadMethodCached ? HIR_CACHE_METHOD_VALUES
-                                                 : HIR_CACHE_INSTANCE_VALUE;
-    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(CG_R10, -1, 1, CG_WAY0(kind), 4), ci_asm_imm(second));
-    ci_asm_jcc(c->a, CI_CC_NE, t->slow);
-    if (i->op == LIR_LoadGlobalCached) {
-        cg_frame_dict_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_builtins));
-        cg_way0_check(c, t, CG_WAY0(version2), -1);
-    }
-    else if (i->op == LIR_LoadMethodCached) {
-        /* no materialised instance dict, and the type's shared keys still lack the name */
-        CiAsmOperand dict = ci_asm_mem(t->reg, -1, 1, -3 * (int32_t)sizeof(PyObject *), 8);
-        cg_emit2(c, CI_ASM_cmp, dict, ci_asm_imm(0));
-        ci_asm_jcc(c->a, CI_CC_NE, t->slow);
-        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
-                 ci_asm_mem(t->reg, -1, 1, offsetof(PyObject, ob_type), 8));
-        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
-                 ci_asm_mem(CG_R11, -1, 1, offsetof(PyHeapTypeObject, ht_cached_keys), 8));
-        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
-                 ci_asm_mem(CG_R11, -1, 1, offsetof(PyDictKeysObject, dk_version), 4));
-        cg_way0_check(c, t, CG_WAY0(version2), -1);
-    }
-    else {
-        /* an instance value: values[index] of the array before the object (for a
-           store, one already set: a new one must also extend the insertion order) */
-        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
-                 ci_asm_mem(CG_R10, -1, 1, CG_WAY0(index), 4));
-        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8),
-                 ci_asm_mem(t->reg, -1, 1, -4 * (int32_t)sizeof(PyObject *), 8));
-        cg_emit2(c, CI_ASM_test, ci_asm_reg(CG_R10, 8), ci_asm_reg(CG_R10, 8));
-        ci_asm_jcc(c->a, CI_CC_E, t->slow);
-        CiAsmOperand slot = ci_asm_mem(CG_R10, CG_R11, 8, offsetof(PyDictValues, values), 8);
-        if (i->op == LIR_StoreAttrCached) {
-            cg_emit2(c, CI_ASM_lea, ci_asm_reg(CG_R11, 8), slot);
-            CiAsmOperand old = ci_asm_mem(CG_R11, -1, 1, 0, 8);
-            cg_slow_if_null(c, t, &old);
-        }
-        else {
-            cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), slot);
-            cg_slow_if_null(c, t, NULL);
-        }
-    }
-    cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->back));
 }
 
 /* SLOW: the instruction's helper, its result in the outputs, then back to done. */
@@ -1106,9 +1124,6 @@ cg_tail(CgCtx *c, const CgTail *t)
         cg_call_abs(c, (int64_t)(intptr_t)&_Py_Dealloc);
         cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->done));
         return;
-    }
-    if (t->other >= 0 && t->i->op != LIR_PollEvalBreaker) {
-        cg_tail_other(c, t);
     }
     cg_tail_helper(c, t);
 }
