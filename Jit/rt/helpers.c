@@ -983,13 +983,53 @@ rt_call_shape(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames, PyObject **
     *npos = nargs + is_meth - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
 }
 
-/* The generic path of a CALL: anything but a compiled function. */
-static PyObject *
-rt_call_vector(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames, PyObject *callable,
-               PyObject **args, Py_ssize_t npos)
+/* A method of a builtin type called on an instance of exactly that type, with no
+   keywords and the arguments its METH_NOARGS, METH_O or METH_FASTCALL flags take:
+   straight through its C function, as the interpreter's specialised
+   PRECALL_*_METHOD_DESCRIPTOR* instructions call it (PyObject_Vectorcall would find
+   the same function after checking what these tests established). False when the
+   call is not of that form; else *RES is the result, or NULL with an exception. */
+static inline bool
+rt_call_method_descr(PyThreadState *tstate, PyObject *callable, PyObject **args,
+                     Py_ssize_t npos, PyObject **res)
 {
-    PyObject *res = PyObject_Vectorcall(callable, args, (size_t)npos | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                        kwnames);
+    if (!Py_IS_TYPE(callable, &PyMethodDescr_Type) || npos < 1) {
+        return false;
+    }
+    PyMethodDescrObject *descr = (PyMethodDescrObject *)callable;
+    if (!Py_IS_TYPE(args[0], descr->d_common.d_type)) {
+        return false;
+    }
+    PyMethodDef *def = descr->d_method;
+    int flags = def->ml_flags;
+    if (!(flags == METH_FASTCALL || (flags == METH_NOARGS && npos == 1)
+          || (flags == METH_O && npos == 2))) {
+        return false;
+    }
+    if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+        *res = NULL;
+        return true;
+    }
+    if (flags == METH_FASTCALL) {
+        *res = ((_PyCFunctionFast)(void (*)(void))def->ml_meth)(args[0], args + 1, npos - 1);
+    }
+    else {
+        *res = _PyCFunction_TrampolineCall(def->ml_meth, args[0], npos == 2 ? args[1] : NULL);
+    }
+    _Py_LeaveRecursiveCallTstate(tstate);
+    return true;
+}
+
+/* The generic path of a CALL: anything but a compiled function. */
+static inline Py_ALWAYS_INLINE PyObject *
+rt_call_vector(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObject *kwnames,
+               PyObject *callable, PyObject **args, Py_ssize_t npos)
+{
+    PyObject *res;
+    if (kwnames != NULL || !rt_call_method_descr(tstate, callable, args, npos, &res)) {
+        res = PyObject_Vectorcall(callable, args, (size_t)npos | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                  kwnames);
+    }
     rt_release(stack, nargs + 2);
     return res;
 }
@@ -1024,7 +1064,7 @@ rt_call_enter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObjec
             return (CiJitPair){frame ? (PyObject *)body : NULL, (PyObject *)frame};
         }
     }
-    return (CiJitPair){NULL, rt_call_vector(stack, nargs, kwnames, callable, args, npos)};
+    return (CiJitPair){NULL, rt_call_vector(tstate, stack, nargs, kwnames, callable, args, npos)};
 }
 
 /* PRECALL's unpacking of a bound method in a CALL's STACK (NULL, method, args) into
@@ -1050,7 +1090,7 @@ Ci_JitRt_CallEnter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs,
     rt_call_shape(stack, nargs, kwnames, &callable, &args, &npos);
     if (!Py_IS_TYPE(callable, &PyFunction_Type)) {
         /* A builtin, a type, a method of a builtin... */
-        return (CiJitPair){NULL, rt_call_vector(stack, nargs, kwnames, callable, args, npos)};
+        return (CiJitPair){NULL, rt_call_vector(tstate, stack, nargs, kwnames, callable, args, npos)};
     }
     PyFunctionObject *func = (PyFunctionObject *)callable;
     CiJitCallCache *cc = &cache->call;

@@ -285,6 +285,26 @@ def call_with_and_without_defaults(f, n):
     return [f(i) if i % 3 else f(i, -i) for i in range(n)]
 
 
+class StrSubclass(str):
+    def upper(self):
+        return "overridden"
+
+
+def builtin_methods(text, items, mapping, key, pop_from):
+    # Methods of builtin types called on exact instances take the direct C path
+    # (METH_NOARGS, METH_O, METH_FASTCALL); a subclass instance, wrong arguments or a
+    # raising method take the generic one. The results must not differ.
+    items.append(text.upper())
+    items.append(mapping.get(key, "missing"))
+    items.append(StrSubclass(text).upper())
+    items.append(pop_from.pop())
+    return items
+
+
+def builtin_method_bad_arguments(text):
+    return text.upper(1)
+
+
 def call_counting_down(f, n):
     total = 0
     for i in range(n):
@@ -612,6 +632,13 @@ class BehaviourTests(JitTestCase):
             self.assertEqual(call_with_and_without_defaults(with_defaults, 7),
                              caller_twin(twin, 7))
             self.assertEqual(defaults[1], list(range(7)))  # the default itself
+
+    def test_builtin_methods_called_directly(self):
+        self.assert_same(builtin_methods, "abc", [], {"k": 1}, "k", [1, 2])
+        self.assert_same(builtin_methods, "abc", [], {}, "k", [1])
+        self.assert_same(builtin_methods, "abc", [], {}, "k", [])  # IndexError
+        self.assert_same(builtin_methods, "abc", [], {}, [], [1])  # TypeError: unhashable
+        self.assert_same(builtin_method_bad_arguments, "abc")      # TypeError: arguments
 
     def test_closures_entered_directly(self):
         # Compiled code enters a compiled closure's body straight away (no interpreter
