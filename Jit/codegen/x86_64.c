@@ -4,6 +4,7 @@
 #include "Python.h"
 #include "pycore_dict.h"
 #include "pycore_frame.h"
+#include "pycore_moduleobject.h"
 
 #include "Jit/codegen/x86_64.h"
 #include "Jit/codegen/asm.h"
@@ -1056,6 +1057,46 @@ cg_store_attr_cached(CgCtx *c, LirInstr *i)
     ci_asm_bind(c->a, t->done);
 }
 
+/* LoadAttrCached and LoadMethodCached of a module's attribute (the object in rdi),
+   before their helper call: when way 0 holds a MODULE entry, the object is a module
+   and its dict's keys still have that version, the attribute is the entry's value
+   (way0.value points at it), and the instruction finishes here. A module's attribute
+   is never one of the inline kinds, so it is out of line, but without the call. */
+static void
+cg_module_attr(CgCtx *c, const CgTail *t)
+{
+    LirInstr *i = t->i;
+    int helper = ci_asm_new_label(c->a);
+    cg_load_imm(c, CG_R10, i->in[i->nin - 1].imm);
+    cg_way0_kind_jump(c, HIR_CACHE_MODULE, CI_CC_NE, helper);
+    cg_load_imm(c, CG_R11, (int64_t)(intptr_t)&PyModule_Type);
+    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(LIR_RDI, -1, 1, offsetof(PyObject, ob_type), 8),
+             ci_asm_reg(CG_R11, 8));
+    ci_asm_jcc(c->a, CI_CC_NE, helper);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+             ci_asm_mem(LIR_RDI, -1, 1, offsetof(PyModuleObject, md_dict), 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+             ci_asm_mem(CG_R11, -1, 1, offsetof(PyDictObject, ma_keys), 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
+             ci_asm_mem(CG_R11, -1, 1, offsetof(PyDictKeysObject, dk_version), 4));
+    cg_emit2(c, CI_ASM_cmp, ci_asm_reg(CG_R11, 4), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(version), 4));
+    ci_asm_jcc(c->a, CI_CC_NE, helper);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(value), 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8), ci_asm_mem(CG_R11, -1, 1, 0, 8));
+    cg_emit2(c, CI_ASM_test, ci_asm_reg(LIR_RAX, 8), ci_asm_reg(LIR_RAX, 8));
+    ci_asm_jcc(c->a, CI_CC_E, helper);
+    cg_incref_reg(c, LIR_RAX);
+    if (i->op == LIR_LoadMethodCached) {
+        cg_emit2(c, CI_ASM_xor, ci_asm_reg(LIR_RDX, 4), ci_asm_reg(LIR_RDX, 4));
+        cg_store_pair(c, i, LIR_RDX, LIR_RAX); /* (NULL, attribute) */
+    }
+    else {
+        cg_out_store(c, &i->out[0], LIR_RAX);
+    }
+    cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->done));
+    ci_asm_bind(c->a, helper);
+}
+
 /* SLOW: the instruction's helper, its result in the outputs, then back to done. */
 static void
 cg_tail_helper(CgCtx *c, const CgTail *t)
@@ -1095,6 +1136,7 @@ cg_tail_helper(CgCtx *c, const CgTail *t)
     }
     default: /* LoadAttrCached, LoadMethodCached */
         cg_copy(c, lir_loc_reg(LIR_RDI), i->in[0].loc);
+        cg_module_attr(c, t);
         cg_load_imm(c, LIR_RSI, i->in[1].imm);
         cg_load_imm(c, LIR_RDX, i->in[2].imm);
         fn = i->op == LIR_LoadAttrCached ? (void *)Ci_JitRt_LoadAttr

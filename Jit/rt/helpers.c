@@ -98,9 +98,10 @@ rt_shared_index(PyTypeObject *tp, PyObject *name)
     return keys == NULL ? -1 : _PyDictKeys_StringLookup(keys, name);
 }
 
-/* The entry index and keys version for NAME in a module's dict, or false. */
+/* A MODULE cache entry C for NAME in a module's dict: its keys version and the value
+   slot of NAME's entry (there while that version holds); false if there is none. */
 static bool
-rt_module_entry(PyObject *module, PyObject *name, uint32_t *version, uint32_t *index)
+rt_module_entry(PyObject *module, PyObject *name, HirCache *c)
 {
     PyObject *dict = ((PyModuleObject *)module)->md_dict;
     if (dict == NULL || !PyDict_CheckExact(dict)) {
@@ -118,8 +119,8 @@ rt_module_entry(PyObject *module, PyObject *name, uint32_t *version, uint32_t *i
     if (v == 0) {
         return false;
     }
-    *version = v;
-    *index = (uint32_t)ix;
+    c->version = v;
+    c->value = &DK_UNICODE_ENTRIES(keys)[ix].me_value;
     return true;
 }
 
@@ -131,7 +132,7 @@ rt_fill_attr(HirCache *c, PyObject *obj, PyObject *name, bool store, bool method
     PyTypeObject *tp = Py_TYPE(obj);
     c->kind = HIR_CACHE_NONE;
     if (PyModule_CheckExact(obj) && !store) {
-        if (rt_module_entry(obj, name, &c->version, &c->index)) {
+        if (rt_module_entry(obj, name, c)) {
             c->kind = HIR_CACHE_MODULE;
         }
         return;
@@ -253,7 +254,7 @@ rt_cached_module_attr(PyObject *obj, HirCache *c)
     if (keys->dk_version != c->version) {
         return NULL;
     }
-    return DK_UNICODE_ENTRIES(keys)[c->index].me_value;
+    return *c->value;
 }
 
 /* The value of the entry a DICT_HINT cache names in OBJ's real dict, when the entry

@@ -301,6 +301,16 @@ def builtin_methods(text, items, mapping, key, pop_from):
     return items
 
 
+def module_attributes(module, n):
+    # LOAD_ATTR and LOAD_METHOD of a module's attributes: compiled code reads them
+    # through the site's cache (way 0's MODULE entry) while the module's dict keeps
+    # its keys; a new value is seen at once, a deleted one raises.
+    out = []
+    for _ in range(n):
+        out.append((module.value, module.function(2)))
+    return out
+
+
 def builtin_method_bad_arguments(text):
     return text.upper(1)
 
@@ -639,6 +649,23 @@ class BehaviourTests(JitTestCase):
         self.assert_same(builtin_methods, "abc", [], {}, "k", [])  # IndexError
         self.assert_same(builtin_methods, "abc", [], {}, [], [1])  # TypeError: unhashable
         self.assert_same(builtin_method_bad_arguments, "abc")      # TypeError: arguments
+
+    def test_module_attributes(self):
+        self.compile(module_attributes)
+        twin = interpreted_twin(module_attributes)
+        module = types.ModuleType("m")
+        module.value, module.function = 1, lambda x: x * 10
+        for change in (None, "value", "function", "delete", "restore"):
+            if change == "value":
+                module.value = "new"
+            elif change == "function":
+                module.function = lambda x: -x
+            elif change == "delete":
+                del module.value
+            elif change == "restore":
+                module.value = 5
+            self.assertEqual(outcome(module_attributes, module, 3),
+                             outcome(twin, module, 3))
 
     def test_closures_entered_directly(self):
         # Compiled code enters a compiled closure's body straight away (no interpreter
