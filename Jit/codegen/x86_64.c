@@ -4,7 +4,6 @@
 #include "Python.h"
 #include "pycore_dict.h"
 #include "pycore_frame.h"
-#include "pycore_moduleobject.h"
 
 #include "Jit/codegen/x86_64.h"
 #include "Jit/codegen/asm.h"
@@ -57,6 +56,7 @@ typedef struct CgCtx {
     int nstubs, stubs_cap;
     int exit_tails[2 * CI_JIT_DEOPT_NUM_REASONS]; /* labels, -1 until a stub needs one */
     struct CgTail *tails; /* out-of-line parts of instructions, emitted after the body */
+    LirInstr *moved_check; /* the DeoptCmp a tail emits instead of the body (cg_new_tail) */
     int ntails, tails_cap;
     bool listing;   /* the assembly listing is asked for: comment it */
     const char *why;
@@ -691,7 +691,35 @@ typedef struct CgTail {
     LirInstr *i;
     int reg;                /* DEALLOC: the object; lookups: the register holding obj */
     int other, slow, back, done;
+    LirInstr *check;        /* HELPER: the instruction's error check, after the call */
 } CgTail;
+
+/* The DeoptCmp right after I that tests I's error result (NULL from a lookup, a
+   negative number from a store or the eval-breaker poll), or NULL. Only I's helper can
+   fail, so the test belongs after the helper call, out of line: the inline path, which
+   cannot fail, skips it. The value's location is the same there (no move comes between
+   I and the DeoptCmp), so the test and its deopt exit are exactly the DeoptCmp's. */
+static LirInstr *
+cg_error_check(LirInstr *i)
+{
+    LirInstr *n = i->next;
+    if (n == NULL || n->op != LIR_DeoptCmp || n->in[0].kind != LIR_OPND_VREG
+        || n->in[1].kind != LIR_OPND_IMM || n->in[1].imm != 0) {
+        return NULL;
+    }
+    switch (i->op) {
+    case LIR_LoadGlobalCached:
+    case LIR_LoadAttrCached:
+        return n->cc == LIR_CC_EQ && n->in[0].vreg == i->out[0].vreg ? n : NULL;
+    case LIR_LoadMethodCached:
+        return n->cc == LIR_CC_EQ && n->in[0].vreg == i->out[1].vreg ? n : NULL;
+    case LIR_StoreAttrCached:
+    case LIR_PollEvalBreaker:
+        return n->cc == LIR_CC_LT && n->in[0].vreg == i->out[0].vreg ? n : NULL;
+    default:
+        return NULL;
+    }
+}
 
 static CgTail *
 cg_new_tail(CgCtx *c, CgTailKind kind, LirInstr *i)
@@ -708,6 +736,10 @@ cg_new_tail(CgCtx *c, CgTailKind kind, LirInstr *i)
     t->slow = ci_asm_new_label(c->a);
     t->back = ci_asm_new_label(c->a);
     t->done = ci_asm_new_label(c->a);
+    t->check = kind == CG_TAIL_HELPER ? cg_error_check(i) : NULL;
+    if (t->check != NULL) {
+        c->moved_check = t->check;
+    }
     return t;
 }
 
@@ -1057,46 +1089,6 @@ cg_store_attr_cached(CgCtx *c, LirInstr *i)
     ci_asm_bind(c->a, t->done);
 }
 
-/* LoadAttrCached and LoadMethodCached of a module's attribute (the object in rdi),
-   before their helper call: when way 0 holds a MODULE entry, the object is a module
-   and its dict's keys still have that version, the attribute is the entry's value
-   (way0.value points at it), and the instruction finishes here. A module's attribute
-   is never one of the inline kinds, so it is out of line, but without the call. */
-static void
-cg_module_attr(CgCtx *c, const CgTail *t)
-{
-    LirInstr *i = t->i;
-    int helper = ci_asm_new_label(c->a);
-    cg_load_imm(c, CG_R10, i->in[i->nin - 1].imm);
-    cg_way0_kind_jump(c, HIR_CACHE_MODULE, CI_CC_NE, helper);
-    cg_load_imm(c, CG_R11, (int64_t)(intptr_t)&PyModule_Type);
-    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(LIR_RDI, -1, 1, offsetof(PyObject, ob_type), 8),
-             ci_asm_reg(CG_R11, 8));
-    ci_asm_jcc(c->a, CI_CC_NE, helper);
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
-             ci_asm_mem(LIR_RDI, -1, 1, offsetof(PyModuleObject, md_dict), 8));
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
-             ci_asm_mem(CG_R11, -1, 1, offsetof(PyDictObject, ma_keys), 8));
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
-             ci_asm_mem(CG_R11, -1, 1, offsetof(PyDictKeysObject, dk_version), 4));
-    cg_emit2(c, CI_ASM_cmp, ci_asm_reg(CG_R11, 4), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(version), 4));
-    ci_asm_jcc(c->a, CI_CC_NE, helper);
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(value), 8));
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8), ci_asm_mem(CG_R11, -1, 1, 0, 8));
-    cg_emit2(c, CI_ASM_test, ci_asm_reg(LIR_RAX, 8), ci_asm_reg(LIR_RAX, 8));
-    ci_asm_jcc(c->a, CI_CC_E, helper);
-    cg_incref_reg(c, LIR_RAX);
-    if (i->op == LIR_LoadMethodCached) {
-        cg_emit2(c, CI_ASM_xor, ci_asm_reg(LIR_RDX, 4), ci_asm_reg(LIR_RDX, 4));
-        cg_store_pair(c, i, LIR_RDX, LIR_RAX); /* (NULL, attribute) */
-    }
-    else {
-        cg_out_store(c, &i->out[0], LIR_RAX);
-    }
-    cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->done));
-    ci_asm_bind(c->a, helper);
-}
-
 /* SLOW: the instruction's helper, its result in the outputs, then back to done. */
 static void
 cg_tail_helper(CgCtx *c, const CgTail *t)
@@ -1136,7 +1128,6 @@ cg_tail_helper(CgCtx *c, const CgTail *t)
     }
     default: /* LoadAttrCached, LoadMethodCached */
         cg_copy(c, lir_loc_reg(LIR_RDI), i->in[0].loc);
-        cg_module_attr(c, t);
         cg_load_imm(c, LIR_RSI, i->in[1].imm);
         cg_load_imm(c, LIR_RDX, i->in[2].imm);
         fn = i->op == LIR_LoadAttrCached ? (void *)Ci_JitRt_LoadAttr
@@ -1152,6 +1143,11 @@ cg_tail_helper(CgCtx *c, const CgTail *t)
             cg_emit2(c, CI_ASM_movsxd, ci_asm_reg(LIR_RAX, 8), ci_asm_reg(LIR_RAX, 4));
         }
         cg_out_store(c, &i->out[0], LIR_RAX);
+    }
+    if (t->check != NULL) {
+        LirInstr *chk = t->check;
+        cg_compare(c, false, &chk->in[0], &chk->in[1]);
+        ci_asm_jcc(c->a, cg_x86_cc[chk->cc], cg_stub_label(c, chk));
     }
     cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->done));
 }
@@ -1305,6 +1301,9 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
         break;
     case LIR_DeoptCmp:
     case LIR_DeoptTest:
+        if (i == c->moved_check) {
+            break; /* in the tail of the instruction before */
+        }
         cg_compare(c, i->op == LIR_DeoptTest, &i->in[0], &i->in[1]);
         ci_asm_jcc(c->a, cg_x86_cc[i->cc], cg_stub_label(c, i));
         break;

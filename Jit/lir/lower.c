@@ -847,11 +847,7 @@ lw_instr(LwCtx *c, HirInstr *i)
         if (c->hir->code != NULL) {
             /* A frame object that outlives the call reports the returning line, as the
                interpreter's RETURN_VALUE leaves it. */
-            intptr_t addr = (intptr_t)(_PyCode_CODE(c->hir->code) + i->index);
-            r = lw_def(c, LIR_Move, 1, lir_imm(addr), lir_imm(addr));
-            lw_use(c, LIR_Store64, 2,
-                   lw_mem(c->frame, (int32_t)offsetof(_PyInterpreterFrame, prev_instr)),
-                   lir_vreg(r));
+            lw_store_prev_instr(c, i->index);
         }
         lw_use(c, LIR_Return, 1, lw_val(c, in[0]), lir_imm(0));
         break;
