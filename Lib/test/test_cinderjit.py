@@ -311,6 +311,26 @@ def module_attributes(module, n):
     return out
 
 
+class LineReporter:
+    @property
+    def line(self):
+        return sys._getframe(1).f_lineno
+
+    def method(self):
+        return sys._getframe(1).f_lineno
+
+
+def lines_seen_by_lookups(obj):
+    # What code run by a lookup sees of the compiled frame (LoadAttr of a property,
+    # LoadMethod, a global a module __getattr__ supplies): the lookup's own line, which
+    # the lookup's out-of-line path stores.
+    first = obj.line
+    x = 1
+    second = obj.line + x
+    third = obj.method()
+    return first, second, third
+
+
 def builtin_method_bad_arguments(text):
     return text.upper(1)
 
@@ -649,6 +669,9 @@ class BehaviourTests(JitTestCase):
         self.assert_same(builtin_methods, "abc", [], {}, "k", [])  # IndexError
         self.assert_same(builtin_methods, "abc", [], {}, [], [1])  # TypeError: unhashable
         self.assert_same(builtin_method_bad_arguments, "abc")      # TypeError: arguments
+
+    def test_lines_seen_by_lookups(self):
+        self.assert_same(lines_seen_by_lookups, LineReporter())
 
     def test_module_attributes(self):
         self.compile(module_attributes)
