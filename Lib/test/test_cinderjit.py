@@ -174,6 +174,19 @@ def raises_from_c():
     return list(map(c_callback, [1, None]))
 
 
+class BadBool:
+    def __init__(self, outcome):
+        self.outcome = outcome
+
+    def __bool__(self):
+        if isinstance(self.outcome, type):
+            raise self.outcome("no truth")
+        return self.outcome
+
+    def __deepcopy__(self, memo):
+        return self
+
+
 def truthiness(x):
     if x:
         r = "yes"
@@ -613,7 +626,10 @@ class BehaviourTests(JitTestCase):
         self.assertEqual(branch_on_compare(float("nan"), float("nan")), ["!="])
 
     def test_truthiness(self):
-        for x in [0, 1, "", "s", [], [0], None, 0.0, True, False]:
+        # True, False and None are tested inline, the rest through PyObject_IsTrue,
+        # whose errors (a raising __bool__, one returning a non-bool) leave as raised.
+        for x in [0, 1, "", "s", [], [0], None, 0.0, True, False, BadBool(ValueError),
+                  BadBool(3)]:
             self.assert_same(truthiness, x)
 
     def test_loops(self):
