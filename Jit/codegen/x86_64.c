@@ -1,5 +1,6 @@
 /* The x86-64 code generator: turns allocated LIR into machine code through the asmjit
-   shim (asm.h): frame, every LIR instruction, calls, out-of-line deopt exits. */
+   shim (asm.h): frame, every LIR instruction, calls, out-of-line deopt exits, and the
+   lookup routines all compiled code shares. */
 
 #include "Python.h"
 #include "pycore_dict.h"
