@@ -1,6 +1,5 @@
 /* The x86-64 code generator: turns allocated LIR into machine code through the asmjit
-   shim (asm.h): frame, every LIR instruction, calls, out-of-line deopt exits, and the
-   lookup routines all compiled code shares. */
+   shim (asm.h): frame, every LIR instruction, calls, out-of-line deopt exits. */
 
 #include "Python.h"
 #include "pycore_dict.h"
