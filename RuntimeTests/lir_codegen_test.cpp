@@ -887,54 +887,19 @@ TEST(LirCodegen, BuiltThroughTheCApi)
 
 namespace {
 
-// Function NAME: the lines ENTRY, BODY and EXIT one after the other, or with IN_LOOP,
-// BODY in a block that branches back to itself (never, at run time: %90 is 0), which
-// makes the code generator keep a cached lookup there inline rather than call its
-// shared routine. ALLOCATED: the text has locations (%90 takes rax).
-std::string
-maybe_in_loop(bool in_loop, bool allocated, const char *name, const std::string &entry,
-              const std::string &body, const std::string &exit)
-{
-    std::string text = std::string("func ") + name + " {\nbb0:\n" + entry;
-    if (!in_loop) {
-        return text + body + exit + "}\n";
-    }
-    std::string zero = allocated ? "%90:rax" : "%90";
-    return text + "  Branch bb1\nbb1:\n" + body + "  " + zero + " = Move 0\n" +
-           "  BranchTest ne " + zero + ", " + zero + ", bb1, bb2\nbb2:\n" + exit + "}\n";
-}
-
 // A compiled `return <op> <operands>`; %2 is the frame's localsplus[0] and %3 its
 // localsplus[1]; a LoadMethodCached returns its second result when SECOND.
 std::string
-lookup_text(bool in_loop, const char *op, const std::string &operands, bool second = false)
+lookup_text(const char *op, const std::string &operands, bool second = false)
 {
     int base = int(offsetof(_PyInterpreterFrame, localsplus));
     std::string outs = strcmp(op, "LoadMethodCached") == 0 ? "%4, %5" : "%4";
-    return maybe_in_loop(in_loop, false, "lookup",
-                         "  %0 = Arg 0\n  %1 = Arg 1\n"
-                         "  %2 = Load64 [%1 + " + std::to_string(base) + "]\n"
-                         "  %3 = Load64 [%1 + " + std::to_string(base + 8) + "]\n",
-                         "  " + outs + " = " + op + " " + operands + "\n",
-                         std::string("  Return ") + (second ? "%5" : "%4") + "\n");
+    return "func lookup {\nbb0:\n  %0 = Arg 0\n  %1 = Arg 1\n"
+           "  %2 = Load64 [%1 + " + std::to_string(base) + "]\n"
+           "  %3 = Load64 [%1 + " + std::to_string(base + 8) + "]\n"
+           "  " + outs + " = " + op + " " + operands + "\n"
+           "  Return " + (second ? "%5" : "%4") + "\n}\n";
 }
-
-// An empty cache for a lookup of NAME (the shared routines pass the name to the helper
-// from there).
-CiJitSiteCache
-site_for(PyObject *name)
-{
-    CiJitSiteCache cache = {};
-    cache.name = name;
-    return cache;
-}
-
-// The cached lookup tests run twice: with the lookup inline (in a loop) and through its
-// shared routine (x86_64.c, "Shared lookup routines").
-class CachedLookup : public ::testing::TestWithParam<bool> {
-  protected:
-    bool in_loop() const { return GetParam(); }
-};
 
 std::string
 imm(const void *p)
@@ -972,14 +937,9 @@ utf8(PyObject *o)
 
 }  // namespace
 
-INSTANTIATE_TEST_SUITE_P(LirCodegen, CachedLookup, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool> &info) {
-                             return info.param ? "Inline" : "Shared";
-                         });
-
 // Way 0 is read inline: the helper (which counts its calls in the cache) only runs for an
 // empty way, a stale version, an empty entry or an error, and then refills way 0.
-TEST_P(CachedLookup, LoadGlobalInlineAndThroughTheHelper)
+TEST(LirCodegen, LoadGlobalCachedInlineAndThroughTheHelper)
 {
     PyObject *globals = Py_BuildValue("{s:i,s:i}", "g", 1001, "other", 1002);
     PyObject *builtins = Py_BuildValue("{s:i}", "b", 1003);
@@ -988,8 +948,8 @@ TEST_P(CachedLookup, LoadGlobalInlineAndThroughTheHelper)
     PyObject *g = PyUnicode_InternFromString("g"), *b = PyUnicode_InternFromString("b");
     PyObject *other = PyDict_GetItemString(globals, "other");
     PyObject *bval = PyDict_GetItemString(builtins, "b");
-    CiJitSiteCache cache = site_for(g);
-    Compiled c(lookup_text(in_loop(), "LoadGlobalCached", imm(g) + ", " + imm(&cache)));
+    CiJitSiteCache cache = {};
+    Compiled c(lookup_text("LoadGlobalCached", imm(g) + ", " + imm(&cache)));
     ASSERT_COMPILED(c);
     auto load = [&](PyObject *bt) {
         PyObject *r = run_in_frame(c, globals, bt, nullptr);
@@ -1036,8 +996,8 @@ TEST_P(CachedLookup, LoadGlobalInlineAndThroughTheHelper)
     }
 
     // the helper's NameError comes back as NULL
-    CiJitSiteCache cache_b = site_for(b);
-    Compiled missing(lookup_text(in_loop(), "LoadGlobalCached", imm(b) + ", " + imm(&cache_b)));
+    CiJitSiteCache cache_b = {};
+    Compiled missing(lookup_text("LoadGlobalCached", imm(b) + ", " + imm(&cache_b)));
     ASSERT_COMPILED(missing);
     r = run_in_frame(missing, globals, builtins, nullptr);
     EXPECT_EQ(r, bval);
@@ -1084,12 +1044,12 @@ struct AttrFixture {
 
 }  // namespace
 
-TEST_P(CachedLookup, LoadAttrInlineAndThroughTheHelper)
+TEST(LirCodegen, LoadAttrCachedInlineAndThroughTheHelper)
 {
     AttrFixture fx;
     ASSERT_NE(fx.p, nullptr);
-    CiJitSiteCache cache = site_for(fx.a);
-    Compiled c(lookup_text(in_loop(), "LoadAttrCached", "%2, " + imm(fx.a) + ", " + imm(&cache)));
+    CiJitSiteCache cache = {};
+    Compiled c(lookup_text("LoadAttrCached", "%2, " + imm(fx.a) + ", " + imm(&cache)));
     ASSERT_COMPILED(c);
     auto attr = [&](PyObject *obj) { return utf8(run_in_frame(c, nullptr, nullptr, obj)); };
 
@@ -1130,16 +1090,16 @@ TEST_P(CachedLookup, LoadAttrInlineAndThroughTheHelper)
     Py_DECREF(empty);
 }
 
-TEST_P(CachedLookup, LoadMethodInlineAndThroughTheHelper)
+TEST(LirCodegen, LoadMethodCachedInlineAndThroughTheHelper)
 {
     AttrFixture fx;
     ASSERT_NE(fx.p, nullptr);
     PyObject *m = PyUnicode_InternFromString("m");
     PyObject *plain_m = PyRun_String("Plain.m", Py_eval_input, fx.ns, fx.ns);
-    CiJitSiteCache cache = site_for(m);
+    CiJitSiteCache cache = {};
     std::string ops = "%2, " + imm(m) + ", " + imm(&cache);
-    Compiled first(lookup_text(in_loop(), "LoadMethodCached", ops));
-    Compiled second(lookup_text(in_loop(), "LoadMethodCached", ops, true));
+    Compiled first(lookup_text("LoadMethodCached", ops));
+    Compiled second(lookup_text("LoadMethodCached", ops, true));
     ASSERT_COMPILED(first);
     ASSERT_COMPILED(second);
 
@@ -1171,13 +1131,12 @@ TEST_P(CachedLookup, LoadMethodInlineAndThroughTheHelper)
     Py_DECREF(m);
 }
 
-TEST_P(CachedLookup, StoreAttrInlineAndThroughTheHelper)
+TEST(LirCodegen, StoreAttrCachedInlineAndThroughTheHelper)
 {
     AttrFixture fx;
     ASSERT_NE(fx.p, nullptr);
-    CiJitSiteCache cache = site_for(fx.a);
-    Compiled c(
-        lookup_text(in_loop(), "StoreAttrCached", "%2, %3, " + imm(fx.a) + ", " + imm(&cache)));
+    CiJitSiteCache cache = {};
+    Compiled c(lookup_text("StoreAttrCached", "%2, %3, " + imm(fx.a) + ", " + imm(&cache)));
     ASSERT_COMPILED(c);
     auto get = [&](PyObject *obj, const char *name) {
         return utf8(PyObject_GetAttrString(obj, name));
@@ -1225,7 +1184,7 @@ TEST_P(CachedLookup, StoreAttrInlineAndThroughTheHelper)
 // today: a use attracts a reload). The inline path then reads it through the output's
 // register; with the output spilled too, the helper does the lookup. Written as allocated
 // LIR, straight to the code generator.
-TEST_P(CachedLookup, LoadAttrOfASpilledObject)
+TEST(LirCodegen, LoadAttrCachedOfASpilledObject)
 {
     PyObject *ns = PyDict_New();
     PyObject *done = PyRun_String("class Slots:\n"
@@ -1237,16 +1196,14 @@ TEST_P(CachedLookup, LoadAttrOfASpilledObject)
     PyObject *s = PyDict_GetItemString(ns, "s");
     PyObject *a = PyUnicode_InternFromString("a");
     for (const char *out : {"rcx", "s1"}) {
-        CiJitSiteCache cache = site_for(a);
-        std::string text = maybe_in_loop(
-            in_loop(), true, "spilled",
-            "  %0:rdi = Arg 0\n  %1:rsi = Arg 1\n"
+        CiJitSiteCache cache = {};
+        std::string text =
+            "func spilled {\nbb0:\n  %0:rdi = Arg 0\n  %1:rsi = Arg 1\n"
             "  %2:rax = Load64 [%1:rsi + " +
-                std::to_string(offsetof(_PyInterpreterFrame, localsplus)) +
-                "]\n  %2:s0 = ParMove %2:rax\n",
-            std::string("  %3:") + out + " = LoadAttrCached %2:s0, " +
-                std::to_string((int64_t)a) + ", " + std::to_string((int64_t)&cache) + "\n",
-            std::string("  Return %3:") + out + "\n");
+            std::to_string(offsetof(_PyInterpreterFrame, localsplus)) +
+            "]\n  %2:s0 = ParMove %2:rax\n  %3:" + out + " = LoadAttrCached %2:s0, " +
+            std::to_string((int64_t)a) + ", " + std::to_string((int64_t)&cache) +
+            "\n  Return %3:" + out + "\n}\n";
         char err[256];
         LirFunc *f = lir_parse(text.c_str(), nullptr, nullptr, err, sizeof err);
         ASSERT_NE(f, nullptr) << err;
@@ -1255,15 +1212,10 @@ TEST_P(CachedLookup, LoadAttrOfASpilledObject)
         char *dump = nullptr;
         ASSERT_EQ(ci_codegen_x86_64(f, &code, &dump, &why), 0) << why;
         std::string listing = take(dump);
-        // inline, an output register gets the object for the inline path; the shared
-        // routine gets it in rdi
+        // an output register: the object is loaded into it for the inline path
         EXPECT_EQ(listing.find("mov rcx, qword ptr [rbp-24]") != std::string::npos,
-                  in_loop() && out[0] == 'r')
+                  out[0] == 'r')
             << listing;
-        if (!in_loop()) {
-            EXPECT_NE(listing.find("mov rdi, qword ptr [rbp-24]"), std::string::npos)
-                << listing;
-        }
         for (int round = 0; round < 2; round++) {
             FakeFrame ff;
             memset(ff.bytes, 0, sizeof ff.bytes);
@@ -1317,7 +1269,7 @@ run_allocated(const std::string &text, PyObject *local0, PyObject *local1,
 
 // LoadMethodCached and StoreAttrCached with operands and results in spill slots: the
 // inline path borrows a result's register for the object, or the helper does it all.
-TEST_P(CachedLookup, LoadMethodAndStoreAttrWithSpilledOperands)
+TEST(LirCodegen, LoadMethodAndStoreAttrCachedWithSpilledOperands)
 {
     AttrFixture fx;
     ASSERT_NE(fx.p, nullptr);
@@ -1326,20 +1278,18 @@ TEST_P(CachedLookup, LoadMethodAndStoreAttrWithSpilledOperands)
     int base = int(offsetof(_PyInterpreterFrame, localsplus));
     std::string local0 = "[%1:rsi + " + std::to_string(base) + "]";
     for (const char *outs : {"%3:rcx, %4:rdx", "%3:s2, %4:rcx", "%3:s2, %4:s3"}) {
-        CiJitSiteCache cache = site_for(m);
+        CiJitSiteCache cache = {};
         std::string o0 = std::string(outs).substr(0, std::string(outs).find(',')),
                     o1 = std::string(outs).substr(std::string(outs).find(',') + 2);
-        std::string text = maybe_in_loop(
-            in_loop(), true, "lm",
-            "  %0:rdi = Arg 0\n  %1:rsi = Arg 1\n"
+        std::string text =
+            "func lm {\nbb0:\n  %0:rdi = Arg 0\n  %1:rsi = Arg 1\n"
             "  %2:rax = Load64 " + local0 + "\n"
-            "  %2:s0, %1:s1 = ParMove %2:rax, %1:rsi\n",
-            std::string("  ") + outs + " = LoadMethodCached %2:s0, " + imm(m) + ", " +
-                imm(&cache) + "\n",
+            "  %2:s0, %1:s1 = ParMove %2:rax, %1:rsi\n"
+            "  " + outs + " = LoadMethodCached %2:s0, " + imm(m) + ", " + imm(&cache) + "\n"
             "  %1:rax = ParMove %1:s1\n"
             "  Store64 [%1:rax + " + std::to_string(base + 16) + "], " + o0 + "\n"
             "  Store64 [%1:rax + " + std::to_string(base + 24) + "], " + o1 + "\n"
-            "  Return 0\n");
+            "  Return 0\n}\n";
         for (int round = 0; round < 2; round++) {  // the helper, then way 0
             FakeFrame ff;
             _PyInterpreterFrame *frame = nullptr;
@@ -1353,21 +1303,19 @@ TEST_P(CachedLookup, LoadMethodAndStoreAttrWithSpilledOperands)
             Py_DECREF(fx.p);
             Py_DECREF(func);
         }
-        // inline with a result register, and always in the shared routine, the second
-        // round took the inline path
-        EXPECT_EQ(cache.calls, !in_loop() || strstr(outs, ":r") != nullptr ? 1u : 2u) << outs;
+        // with a result register the second round took the inline path
+        EXPECT_EQ(cache.calls, strstr(outs, ":r") != nullptr ? 1u : 2u) << outs;
     }
     for (const char *value_loc : {"rcx", "s1"}) {
-        CiJitSiteCache cache = site_for(fx.a);
-        std::string text = maybe_in_loop(
-            in_loop(), true, "st",
-            "  %0:rdi = Arg 0\n  %1:rsi = Arg 1\n"
+        CiJitSiteCache cache = {};
+        std::string text =
+            "func st {\nbb0:\n  %0:rdi = Arg 0\n  %1:rsi = Arg 1\n"
             "  %2:rax = Load64 " + local0 + "\n"
             "  %3:rcx = Load64 [%1:rsi + " + std::to_string(base + 8) + "]\n"
-            "  %2:s0, %3:" + value_loc + " = ParMove %2:rax, %3:rcx\n",
-            std::string("  %4:s2 = StoreAttrCached %2:s0, %3:") + value_loc + ", " +
-                imm(fx.a) + ", " + imm(&cache) + "\n",
-            "  Return %4:s2\n");
+            "  %2:s0, %3:" + value_loc + " = ParMove %2:rax, %3:rcx\n"
+            "  %4:s2 = StoreAttrCached %2:s0, %3:" + value_loc + ", " + imm(fx.a) + ", " +
+            imm(&cache) + "\n"
+            "  Return %4:s2\n}\n";
         for (int round = 0; round < 2; round++) {
             PyObject *v = PyUnicode_FromFormat("stored %s %d", value_loc, round);
             FakeFrame ff;
@@ -1376,8 +1324,7 @@ TEST_P(CachedLookup, LoadMethodAndStoreAttrWithSpilledOperands)
             EXPECT_EQ(utf8(PyObject_GetAttr(fx.p, fx.a)), utf8(Py_NewRef(v)));
             Py_DECREF(v);
         }
-        // inline, a spilled object takes the helper both times
-        EXPECT_EQ(cache.calls, in_loop() ? 2u : 1u);
+        EXPECT_EQ(cache.calls, 2u);  // a spilled object: the helper both times
     }
     Py_DECREF(m);
 }
@@ -1385,7 +1332,7 @@ TEST_P(CachedLookup, LoadMethodAndStoreAttrWithSpilledOperands)
 // An instance whose attributes became a real dict (here by reading __dict__): the helper's
 // ways find attributes by a hint into the dict and methods by the dict's keys version,
 // without a generic lookup (`misses` counts lookups no way answered).
-TEST_P(CachedLookup, OnAnInstanceDict)
+TEST(LirCodegen, CachedLookupsOnAnInstanceDict)
 {
     AttrFixture fx;
     ASSERT_NE(fx.p, nullptr);
@@ -1394,11 +1341,10 @@ TEST_P(CachedLookup, OnAnInstanceDict)
     ASSERT_NE(d, nullptr);
     ASSERT_EQ(PyObject_SetAttr(d, fx.a, fx.a), 0);
     PyObject *m = PyUnicode_InternFromString("m");
-    CiJitSiteCache attr_cache = site_for(fx.a), meth_cache = site_for(m);
-    Compiled attr(
-        lookup_text(in_loop(), "LoadAttrCached", "%2, " + imm(fx.a) + ", " + imm(&attr_cache)));
-    Compiled meth(lookup_text(in_loop(), "LoadMethodCached",
-                              "%2, " + imm(m) + ", " + imm(&meth_cache), true));
+    CiJitSiteCache attr_cache = {}, meth_cache = {};
+    Compiled attr(lookup_text("LoadAttrCached", "%2, " + imm(fx.a) + ", " + imm(&attr_cache)));
+    Compiled meth(lookup_text("LoadMethodCached", "%2, " + imm(m) + ", " + imm(&meth_cache),
+                              true));
     ASSERT_COMPILED(attr);
     ASSERT_COMPILED(meth);
 

@@ -59,8 +59,6 @@ typedef struct CgCtx {
     LirInstr *moved_check; /* the DeoptCmp a tail emits instead of the body (cg_new_tail) */
     int ntails, tails_cap;
     bool listing;   /* the assembly listing is asked for: comment it */
-    bool shared;    /* emitting a shared lookup routine (cg_shared_routine) */
-    bool *in_loop;  /* by block order: the block is in a loop (cg_find_loops) */
     const char *why;
 } CgCtx;
 
@@ -903,23 +901,12 @@ cg_slow_if_null(CgCtx *c, const CgTail *t, const CiAsmOperand *m)
     ci_asm_jcc(c->a, CI_CC_E, t->slow);
 }
 
-/* The site cache operand of a cached lookup or store. */
-static int64_t
-cg_cache_operand(const LirInstr *i)
-{
-    return i->in[i->op == LIR_LoadGlobalCached  ? 1
-                 : i->op == LIR_StoreAttrCached ? 3
-                                                : 2].imm;
-}
-
-/* r10 = cache (a shared routine is called with it there); r11 = the type version of the
-   object in T->reg, compared with way 0's. */
+/* r10 = cache (the instruction's last input); r11 = the type version of the object in
+   T->reg, compared with way 0's. */
 static void
 cg_type_way0(CgCtx *c, const CgTail *t)
 {
-    if (!c->shared) {
-        cg_load_imm(c, CG_R10, cg_cache_operand(t->i));
-    }
+    cg_load_imm(c, CG_R10, t->i->in[t->i->nin - 1].imm);
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
              ci_asm_mem(t->reg, -1, 1, offsetof(PyObject, ob_type), 8));
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
@@ -1005,9 +992,7 @@ static void
 cg_load_global_cached(CgCtx *c, LirInstr *i)
 {
     CgTail *t = cg_new_tail(c, CG_TAIL_HELPER, i);
-    if (!c->shared) {
-        cg_load_imm(c, CG_R10, cg_cache_operand(i));
-    }
+    cg_load_imm(c, CG_R10, i->in[1].imm);
     cg_frame_dict_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_globals));
     cg_way0_check(c, t, CG_WAY0(version));
     cg_way0_kind_jump(c, HIR_CACHE_GLOBAL_MODULE, CI_CC_E, t->back);
@@ -1104,26 +1089,6 @@ cg_store_attr_cached(CgCtx *c, LirInstr *i)
     ci_asm_bind(c->a, t->done);
 }
 
-/* A cached lookup or store with way 0 inline. */
-static void
-cg_cached_inline(CgCtx *c, LirInstr *i)
-{
-    switch (i->op) {
-    case LIR_LoadGlobalCached:
-        cg_load_global_cached(c, i);
-        break;
-    case LIR_LoadAttrCached:
-        cg_load_attr_cached(c, i);
-        break;
-    case LIR_LoadMethodCached:
-        cg_load_method_cached(c, i);
-        break;
-    default:
-        cg_store_attr_cached(c, i);
-        break;
-    }
-}
-
 /* SLOW: the instruction's helper, its result in the outputs, then back to done. */
 static void
 cg_tail_helper(CgCtx *c, const CgTail *t)
@@ -1187,34 +1152,6 @@ cg_tail_helper(CgCtx *c, const CgTail *t)
     cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->done));
 }
 
-/* SLOW of a shared routine: the helper, by a tail jump. */
-static void
-cg_shared_helper_jump(CgCtx *c, const CgTail *t)
-{
-    LirInstr *i = t->i;
-    ci_asm_bind(c->a, t->slow);
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RSI, 8),
-             ci_asm_mem(LIR_RCX, -1, 1, (int32_t)offsetof(CiJitSiteCache, name), 8));
-    void *fn;
-    switch (i->op) {
-    case LIR_LoadGlobalCached:
-        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8),
-                 ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
-        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDX, 8), ci_asm_reg(LIR_RCX, 8));
-        fn = (void *)Ci_JitRt_LoadGlobal;
-        break;
-    case LIR_StoreAttrCached:
-        fn = (void *)Ci_JitRt_StoreAttr; /* obj, name, value, cache */
-        break;
-    default:
-        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDX, 8), ci_asm_reg(LIR_RCX, 8));
-        fn = i->op == LIR_LoadAttrCached ? (void *)Ci_JitRt_LoadAttr
-                                         : (void *)Ci_JitRt_LoadMethod;
-        break;
-    }
-    cg_emit1(c, CI_ASM_jmp, ci_asm_imm((int64_t)(intptr_t)fn));
-}
-
 /* The out-of-line part T of an instruction, after the body. */
 static void
 cg_tail(CgCtx *c, const CgTail *t)
@@ -1222,178 +1159,11 @@ cg_tail(CgCtx *c, const CgTail *t)
     if (t->kind == CG_TAIL_DEALLOC) {
         ci_asm_bind(c->a, t->slow);
         cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8), ci_asm_reg(t->reg, 8));
-        if (c->shared) { /* the routine's return address misaligns the stack */
-            cg_emit2(c, CI_ASM_sub, ci_asm_reg(LIR_RSP, 8), ci_asm_imm(8));
-        }
         cg_call_abs(c, (int64_t)(intptr_t)&_Py_Dealloc);
-        if (c->shared) {
-            cg_emit2(c, CI_ASM_add, ci_asm_reg(LIR_RSP, 8), ci_asm_imm(8));
-        }
         cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->done));
         return;
     }
-    if (c->shared) {
-        cg_shared_helper_jump(c, t);
-        return;
-    }
     cg_tail_helper(c, t);
-}
-
-/* -- Shared lookup routines ---------------------------------------------------------------
-
-   Code outside loops runs about once per call of its function, and a program with many
-   functions (an event loop's callbacks) then spends more on instruction-cache misses
-   than the inline paths save: a cached lookup inline is 100 to 150 bytes. There, a
-   lookup calls one routine shared by all compiled code instead (about 20 bytes a site),
-   which runs the same inline path and stays in the cache; inside loops the lookup stays
-   inline. The routines, one per instruction, are built once, from the same emitters
-   with fixed registers, and take:
-
-       r10 = the site's cache, rbp = the calling compiled function's frame
-       LoadAttrCached, LoadMethodCached: rdi = the object
-       StoreAttrCached: rdi = the object, rdx = the value
-
-   and return what the instruction's helper returns (rax, or rax:rdx for
-   LoadMethodCached; the lookup counts as a call for the allocator either way). Their
-   slow path jumps to the helper with the helper's arguments (the name from the cache),
-   so the helper returns to compiled code directly. rcx keeps the cache, as the inline
-   path uses r10 for other things. */
-
-/* Builds the shared routine of OP; NULL if the assembler fails (the lookups then stay
-   inline). */
-static void *
-cg_build_shared(LirOp op)
-{
-    CgCtx c = {0};
-    c.shared = true;
-    c.a = ci_asm_new(0);
-    if (c.a == NULL) {
-        return NULL;
-    }
-    LirOperand in[4] = {{0}}, out[2] = {{0}};
-    in[0].kind = in[1].kind = LIR_OPND_VREG;
-    in[0].loc = lir_loc_reg(LIR_RDI);
-    in[1].loc = lir_loc_reg(LIR_RDX); /* StoreAttrCached's value */
-    out[0].loc = lir_loc_reg(LIR_RAX);
-    out[1].loc = lir_loc_reg(LIR_RDX);
-    LirInstr i = {0};
-    i.op = op;
-    i.in = in;
-    i.out = out;
-    i.nin = 4;
-    i.nout = op == LIR_LoadMethodCached ? 2 : 1;
-    cg_emit2(&c, CI_ASM_mov, ci_asm_reg(LIR_RCX, 8), ci_asm_reg(CG_R10, 8));
-    cg_cached_inline(&c, &i);
-    ci_asm_emit(c.a, CI_ASM_ret, NULL, NULL, NULL);
-    for (int k = 0; k < c.ntails; k++) {
-        cg_tail(&c, &c.tails[k]);
-    }
-    size_t size;
-    void *entry = ci_asm_error(c.a) == NULL ? ci_asm_finalize(c.a, &size) : NULL;
-    ci_asm_free(c.a);
-    free(c.tails);
-    return entry;
-}
-
-/* The shared routine of the cached lookup or store OP, built on first use (under the
-   GIL, like all compilation); NULL when it could not be built. */
-static void *
-cg_shared_routine(LirOp op)
-{
-    static void *routines[4];
-    static bool built[4];
-    int k = op == LIR_LoadGlobalCached ? 0 : op == LIR_LoadAttrCached ? 1
-            : op == LIR_LoadMethodCached ? 2 : 3;
-    if (!built[k]) {
-        routines[k] = cg_build_shared(op);
-        built[k] = true;
-    }
-    return routines[k];
-}
-
-/* Cached lookup or store I through its shared routine; false if there is none. */
-static bool
-cg_call_shared(CgCtx *c, LirInstr *i)
-{
-    void *fn = cg_shared_routine(i->op);
-    if (fn == NULL) {
-        return false;
-    }
-    if (i->op == LIR_StoreAttrCached) {
-        LirLoc dst[2] = {lir_loc_reg(LIR_RDI), lir_loc_reg(LIR_RDX)};
-        LirLoc src[2] = {i->in[0].loc, i->in[1].loc};
-        cg_parallel(c, dst, src, 2);
-    }
-    else if (i->op != LIR_LoadGlobalCached) {
-        cg_copy(c, lir_loc_reg(LIR_RDI), i->in[0].loc);
-    }
-    cg_load_imm(c, CG_R10, cg_cache_operand(i));
-    cg_call_abs(c, (int64_t)(intptr_t)fn);
-    if (i->op == LIR_LoadMethodCached) {
-        cg_store_pair(c, i, LIR_RAX, LIR_RDX);
-        return true;
-    }
-    if (i->op == LIR_StoreAttrCached) {
-        cg_emit2(c, CI_ASM_movsxd, ci_asm_reg(LIR_RAX, 8), ci_asm_reg(LIR_RAX, 4));
-    }
-    cg_out_store(c, &i->out[0], LIR_RAX);
-    return true;
-}
-
-/* Marks the blocks of F's loops in IN_LOOP (by block order): for every back edge (a
-   branch to a block still on the stack of a depth-first walk from the entry), its
-   target and the blocks that reach its source without passing the target. */
-static void
-cg_find_loops(LirFunc *f, bool *in_loop)
-{
-    size_t n = (size_t)f->nblocks;
-    int *state = calloc(n, sizeof(int)); /* 0 new, 1 on the walk's stack, 2 done */
-    int *seen = calloc(n, sizeof(int));  /* the last back edge whose loop had the block */
-    int *stack = malloc(sizeof(int) * n), *next = malloc(sizeof(int) * n);
-    LirBlock **work = malloc(sizeof(LirBlock *) * n);
-    lir_func_compute_preds(f);
-    int sp = 0, edges = 0;
-    stack[sp] = 0;
-    next[sp++] = 0;
-    state[0] = 1;
-    while (sp > 0) {
-        LirBlock *b = f->blocks[stack[sp - 1]];
-        LirBlock *s = lir_block_succ(b, next[sp - 1]++, NULL);
-        if (s == NULL) {
-            state[b->order] = 2;
-            sp--;
-        }
-        else if (state[s->order] == 0) {
-            state[s->order] = 1;
-            stack[sp] = s->order;
-            next[sp++] = 0;
-        }
-        else if (state[s->order] == 1) {
-            int edge = ++edges, nwork = 0;
-            in_loop[s->order] = true;
-            seen[s->order] = edge;
-            if (seen[b->order] != edge) {
-                seen[b->order] = edge;
-                work[nwork++] = b;
-            }
-            while (nwork > 0) {
-                LirBlock *w = work[--nwork];
-                in_loop[w->order] = true;
-                for (int k = 0; k < w->npreds; k++) {
-                    LirBlock *p = w->preds[k];
-                    if (seen[p->order] != edge) {
-                        seen[p->order] = edge;
-                        work[nwork++] = p;
-                    }
-                }
-            }
-        }
-    }
-    free(state);
-    free(seen);
-    free(stack);
-    free(next);
-    free(work);
 }
 
 /* -- Layout ------------------------------------------------------------------------------
@@ -1515,12 +1285,16 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
         cg_call(c, i);
         break;
     case LIR_LoadGlobalCached:
+        cg_load_global_cached(c, i);
+        break;
     case LIR_LoadAttrCached:
+        cg_load_attr_cached(c, i);
+        break;
     case LIR_LoadMethodCached:
+        cg_load_method_cached(c, i);
+        break;
     case LIR_StoreAttrCached:
-        if (c->in_loop[i->block->order] || !cg_call_shared(c, i)) {
-            cg_cached_inline(c, i);
-        }
+        cg_store_attr_cached(c, i);
         break;
     case LIR_PollEvalBreaker:
         cg_poll_eval_breaker(c, i);
@@ -1812,8 +1586,6 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
         c.labels[k] = ci_asm_new_label(c.a);
     }
     c.epilogue = ci_asm_new_label(c.a);
-    c.in_loop = calloc((size_t)f->nblocks + 1, sizeof(bool));
-    cg_find_loops(f, c.in_loop);
     for (int k = 0; k < 2 * CI_JIT_DEOPT_NUM_REASONS; k++) {
         c.exit_tails[k] = -1;
     }
@@ -1875,7 +1647,6 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
     free(c.stubs);
     free(c.stub_labels);
     free(c.tails);
-    free(c.in_loop);
     if (c.why != NULL) {
         *why = c.why;
         return -1;

@@ -321,7 +321,6 @@ lw_cache(LwCtx *c, HirInstr *i)
     CiJitSiteCache *cache = c->caches++;
     if (i->op != HIR_Call) {
         cache->way[0] = i->cache;
-        cache->name = i->name;
     }
     return lir_imm((int64_t)(intptr_t)cache);
 }

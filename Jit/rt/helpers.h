@@ -48,8 +48,6 @@ typedef struct CiJitSiteCache {
     };
     uint32_t misses;    /* lookups that missed every way; calls that missed the cache */
     uint32_t calls;     /* times compiled code's inline path called the helper */
-    PyObject *name;     /* lookups: the name (borrowed from the code's co_names), for the
-                           shared lookup routines' helper calls (x86_64.c) */
 } CiJitSiteCache;
 
 /* LOAD_GLOBAL: globals, then builtins; NameError (with .name set) when absent. */
