@@ -984,27 +984,35 @@ rt_call_shape(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames, PyObject **
     *npos = nargs + is_meth - (kwnames ? PyTuple_GET_SIZE(kwnames) : 0);
 }
 
-/* A method of a builtin type called on an instance of exactly that type, with no
-   keywords and the arguments its METH_NOARGS, METH_O or METH_FASTCALL flags take:
-   straight through its C function, as the interpreter's specialised
-   PRECALL_*_METHOD_DESCRIPTOR* instructions call it (PyObject_Vectorcall would find
-   the same function after checking what these tests established). False when the
-   call is not of that form; else *RES is the result, or NULL with an exception. */
+/* A builtin function, or a method of a builtin type called on an instance of exactly
+   that type, with no keywords and the arguments its METH_NOARGS, METH_O or
+   METH_FASTCALL flags take: straight through its C function, as the interpreter's
+   specialised PRECALL_BUILTIN_* and PRECALL_*_METHOD_DESCRIPTOR* instructions call it
+   (PyObject_Vectorcall would find the same function after checking what these tests
+   established). False when the call is not of that form; else *RES is the result, or
+   NULL with an exception. */
 static inline bool
-rt_call_method_descr(PyThreadState *tstate, PyObject *callable, PyObject **args,
-                     Py_ssize_t npos, PyObject **res)
+rt_call_c_function(PyThreadState *tstate, PyObject *callable, PyObject **args,
+                   Py_ssize_t npos, PyObject **res)
 {
-    if (!Py_IS_TYPE(callable, &PyMethodDescr_Type) || npos < 1) {
+    PyMethodDef *def;
+    PyObject *self;
+    if (Py_IS_TYPE(callable, &PyCFunction_Type)) {
+        def = ((PyCFunctionObject *)callable)->m_ml;
+        self = PyCFunction_GET_SELF(callable);
+    }
+    else if (Py_IS_TYPE(callable, &PyMethodDescr_Type) && npos >= 1
+             && Py_IS_TYPE(args[0], ((PyMethodDescrObject *)callable)->d_common.d_type)) {
+        def = ((PyMethodDescrObject *)callable)->d_method;
+        self = *args++;
+        npos--;
+    }
+    else {
         return false;
     }
-    PyMethodDescrObject *descr = (PyMethodDescrObject *)callable;
-    if (!Py_IS_TYPE(args[0], descr->d_common.d_type)) {
-        return false;
-    }
-    PyMethodDef *def = descr->d_method;
     int flags = def->ml_flags;
-    if (!(flags == METH_FASTCALL || (flags == METH_NOARGS && npos == 1)
-          || (flags == METH_O && npos == 2))) {
+    if (!(flags == METH_FASTCALL || (flags == METH_NOARGS && npos == 0)
+          || (flags == METH_O && npos == 1))) {
         return false;
     }
     if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
@@ -1012,10 +1020,10 @@ rt_call_method_descr(PyThreadState *tstate, PyObject *callable, PyObject **args,
         return true;
     }
     if (flags == METH_FASTCALL) {
-        *res = ((_PyCFunctionFast)(void (*)(void))def->ml_meth)(args[0], args + 1, npos - 1);
+        *res = ((_PyCFunctionFast)(void (*)(void))def->ml_meth)(self, args, npos);
     }
     else {
-        *res = _PyCFunction_TrampolineCall(def->ml_meth, args[0], npos == 2 ? args[1] : NULL);
+        *res = _PyCFunction_TrampolineCall(def->ml_meth, self, npos ? args[0] : NULL);
     }
     _Py_LeaveRecursiveCallTstate(tstate);
     return true;
@@ -1027,7 +1035,7 @@ rt_call_vector(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObje
                PyObject *callable, PyObject **args, Py_ssize_t npos)
 {
     PyObject *res;
-    if (kwnames != NULL || !rt_call_method_descr(tstate, callable, args, npos, &res)) {
+    if (kwnames != NULL || !rt_call_c_function(tstate, callable, args, npos, &res)) {
         res = PyObject_Vectorcall(callable, args, (size_t)npos | PY_VECTORCALL_ARGUMENTS_OFFSET,
                                   kwnames);
     }

@@ -311,6 +311,10 @@ def builtin_methods(text, items, mapping, key, pop_from):
     items.append(mapping.get(key, "missing"))
     items.append(StrSubclass(text).upper())
     items.append(pop_from.pop())
+    # builtin functions: METH_O, METH_FASTCALL, METH_NOARGS, a bound builtin method
+    append = items.append
+    append((len(text), isinstance(text, str), abs(-len(items)), getattr(text, "x", 0)))
+    append(len(globals()) > 0)
     return items
 
 
@@ -346,6 +350,10 @@ def lines_seen_by_lookups(obj):
 
 def builtin_method_bad_arguments(text):
     return text.upper(1)
+
+
+def builtin_function_bad_arguments(text):
+    return len(text, text)
 
 
 def call_counting_down(f, n):
@@ -685,6 +693,8 @@ class BehaviourTests(JitTestCase):
         self.assert_same(builtin_methods, "abc", [], {}, "k", [])  # IndexError
         self.assert_same(builtin_methods, "abc", [], {}, [], [1])  # TypeError: unhashable
         self.assert_same(builtin_method_bad_arguments, "abc")      # TypeError: arguments
+        self.assert_same(builtin_function_bad_arguments, "abc")
+        self.assert_same(builtin_methods, 5, [], {}, "k", [1])     # TypeError: len(5)
 
     def test_lines_seen_by_lookups(self):
         self.assert_same(lines_seen_by_lookups, LineReporter())
