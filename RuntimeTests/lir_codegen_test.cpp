@@ -1360,6 +1360,18 @@ TEST(LirCodegen, CachedLookupsOnAnInstanceDict)
     EXPECT_EQ(attr_cache.misses, 1u);
     EXPECT_EQ(meth_cache.misses, 1u);
 
+    // another instance with a dict of its own, whose keys differ but lack the name:
+    // the method way still answers (as for asyncio's tasks, each with its own dict)
+    PyObject *d2 = PyRun_String("(lambda d: (setattr(d, '__dict__', {'x': 1}), d)[1])(Plain())",
+                                Py_eval_input, fx.ns, fx.ns);
+    ASSERT_NE(d2, nullptr);
+    PyObject *self2 = run_in_frame(meth, nullptr, nullptr, d2);
+    EXPECT_EQ(self2, d2);
+    Py_XDECREF(self2);
+    Py_DECREF(_PyType_Lookup(Py_TYPE(d2), m));
+    EXPECT_EQ(meth_cache.misses, 1u);
+    Py_DECREF(d2);
+
     // a deleted and set again attribute (at the same entry of this split dict, or at a
     // new one) and a shadowing instance attribute: the right answers, the latter through
     // the generic lookup

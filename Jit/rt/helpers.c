@@ -376,7 +376,7 @@ Ci_JitRt_StoreAttr(PyObject *obj, PyObject *name, PyObject *value, CiJitSiteCach
 
 /* LOAD_METHOD's fast path through way E: true when it set *r. */
 static inline bool
-rt_load_method_way(PyObject *obj, HirCache *e, CiJitPair *r)
+rt_load_method_way(PyObject *obj, PyObject *name, HirCache *e, CiJitPair *r)
 {
     if (e->kind == HIR_CACHE_MODULE) {
         PyObject *v = rt_cached_module_attr(obj, e);
@@ -399,10 +399,15 @@ rt_load_method_way(PyObject *obj, HirCache *e, CiJitPair *r)
         }
         break;
     case HIR_CACHE_METHOD_WITH_DICT: {
-        /* no dict yet (version2 0), or a dict whose keys are still those cached */
+        /* no dict yet (version2 0), or a dict whose keys are still those cached, or
+           else lack the name (instances of a builtin type with a __dict__, such as
+           asyncio's tasks, each have keys of their own) */
         PyDictObject *dict = rt_instance_dict(obj, (int32_t)e->index);
         if (dict == NULL ? e->version2 != 0
-                         : e->version2 == 0 || dict->ma_keys->dk_version != e->version2) {
+                         : (e->version2 == 0 || dict->ma_keys->dk_version != e->version2)
+                               && (dict->ma_keys->dk_kind == DICT_KEYS_GENERAL
+                                   || _PyDictKeys_StringLookup(dict->ma_keys, name)
+                                          != DKIX_EMPTY)) {
             return false;
         }
         break;
@@ -421,14 +426,14 @@ Ci_JitRt_LoadMethod(PyObject *obj, PyObject *name, CiJitSiteCache *c)
     c->calls++;
     CiJitPair r = {NULL, NULL};
     for (int k = 0; k < CI_JIT_CACHE_WAYS; k++) {
-        if (rt_load_method_way(obj, &c->way[k], &r)) {
+        if (rt_load_method_way(obj, name, &c->way[k], &r)) {
             return r;
         }
     }
     HirCache *e = rt_refill_way(c, CI_JIT_CACHE_WAYS);
     if (e != NULL) {
         rt_fill_attr(e, obj, name, false, true);
-        if (rt_load_method_way(obj, e, &r)) {
+        if (rt_load_method_way(obj, name, e, &r)) {
             return r;
         }
     }
