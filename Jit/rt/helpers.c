@@ -994,8 +994,9 @@ rt_call_shape(PyObject **stack, Py_ssize_t nargs, PyObject *kwnames, PyObject **
    METH_FASTCALL flags take: straight through its C function, as the interpreter's
    specialised PRECALL_BUILTIN_* and PRECALL_*_METHOD_DESCRIPTOR* instructions call it
    (PyObject_Vectorcall would find the same function after checking what these tests
-   established). False when the call is not of that form; else *RES is the result, or
-   NULL with an exception. */
+   established), and with PyObject_Vectorcall's check of the result (a NULL without an
+   exception, or a result with one, is a SystemError). False when the call is not of
+   that form; else *RES is the result, or NULL with an exception. */
 static inline bool
 rt_call_c_function(PyThreadState *tstate, PyObject *callable, PyObject **args,
                    Py_ssize_t npos, PyObject **res)
@@ -1031,6 +1032,7 @@ rt_call_c_function(PyThreadState *tstate, PyObject *callable, PyObject **args,
         *res = _PyCFunction_TrampolineCall(def->ml_meth, self, npos ? args[0] : NULL);
     }
     _Py_LeaveRecursiveCallTstate(tstate);
+    *res = _Py_CheckFunctionResult(tstate, callable, *res, NULL);
     return true;
 }
 

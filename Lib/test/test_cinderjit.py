@@ -22,6 +22,10 @@ try:
     import ctypes
 except ImportError:
     ctypes = None
+try:
+    import _testcapi
+except ImportError:
+    _testcapi = None
 from test.support import script_helper
 
 
@@ -354,6 +358,10 @@ def builtin_method_bad_arguments(text):
 
 def builtin_function_bad_arguments(text):
     return len(text, text)
+
+
+def call_no_args(f):
+    return f()
 
 
 def call_counting_down(f, n):
@@ -695,6 +703,10 @@ class BehaviourTests(JitTestCase):
         self.assert_same(builtin_method_bad_arguments, "abc")      # TypeError: arguments
         self.assert_same(builtin_function_bad_arguments, "abc")
         self.assert_same(builtin_methods, 5, [], {}, "k", [1])     # TypeError: len(5)
+        # a C function that breaks the protocol is a SystemError, as through vectorcall
+        if _testcapi is not None:
+            self.assert_same(call_no_args, _testcapi.return_null_without_error)
+            self.assert_same(call_no_args, _testcapi.return_result_with_error)
 
     def test_lines_seen_by_lookups(self):
         self.assert_same(lines_seen_by_lookups, LineReporter())
