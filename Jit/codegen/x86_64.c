@@ -852,7 +852,8 @@ cg_poll_eval_breaker(CgCtx *c, LirInstr *i)
 
    Every failed test ("?") goes to SLOW, out of line after the body: it calls the
    helper (which tries the other ways, refills and does the generic lookup), puts its
-   result in the outputs and jumps to done. Both kinds are inline because both are
+   result in the outputs, tests it for an error when the instruction's DeoptCmp moved
+   there (cg_error_check), and jumps to done. Both kinds are inline because both are
    common (module globals and builtins; instances of classes with and without
    __slots__): a second kind out of line cost every such lookup two jumps and a cache
    line of its own. */
