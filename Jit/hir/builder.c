@@ -1122,6 +1122,21 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         c->in[0] = bd->stack[bd->depth - bi.oparg];
         c->in[1] = v;
         return 0;
+    case SET_UPDATE:
+    case DICT_UPDATE:
+        v = bld_pop(bd);
+        c = bld_emit_fs(bd, bi.op == SET_UPDATE ? HIR_SetUpdate : HIR_DictUpdate, 2, off);
+        c->in[0] = bd->stack[bd->depth - bi.oparg];
+        c->in[1] = v;
+        return 0;
+    case DICT_MERGE:
+        /* A call's ** argument: errors name the callable, below the positional arguments. */
+        v = bld_pop(bd);
+        c = bld_emit_fs(bd, HIR_DictMerge, 3, off);
+        c->in[0] = bd->stack[bd->depth - bi.oparg - 2];
+        c->in[1] = bd->stack[bd->depth - bi.oparg];
+        c->in[2] = v;
+        return 0;
     case MAP_ADD:
         v = bld_pop(bd);
         a = bld_pop(bd);
@@ -1173,6 +1188,21 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         c->in[1] = bld_pop(bd);
         c->in[0] = bld_pop(bd);
         return 0;
+    case IMPORT_NAME:
+        /* The fromlist, over the level. */
+        c = bld_emit_fs(bd, HIR_ImportName, 2, off);
+        c->in[0] = bld_pop(bd);
+        c->in[1] = bld_pop(bd);
+        c->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
+        bld_push(bd, c);
+        return 0;
+    case IMPORT_FROM:
+        /* The module stays on the stack under the name imported from it. */
+        c = bld_emit_fs(bd, HIR_ImportFrom, 1, off);
+        c->in[0] = bd->stack[bd->depth - 1];
+        c->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
+        bld_push(bd, c);
+        return 0;
     case DELETE_ATTR:
     case STORE_GLOBAL:
         c = bld_emit_fs(bd, bi.op == DELETE_ATTR ? HIR_DeleteAttr : HIR_StoreGlobal, 1, off);
@@ -1191,22 +1221,12 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         return 0;
     }
     case CALL_FUNCTION_EX: {
-        /* Arguments that are not already a tuple (and keywords not already a dict) need
-           the interpreter's conversions and messages: leave for it when they are not. */
+        /* The helper converts arguments that are not a tuple and keywords that are not a
+           dict, as the interpreter does. */
         int n = (bi.oparg & 1) ? 3 : 2;
-        HirInstr *in[3];
-        for (int k = n - 1; k >= 0; k--) {
-            in[k] = bd->stack[bd->depth - n + k];
-        }
-        for (int k = 1; k < n; k++) {
-            HirInstr *g = bld_emit_fs(bd, HIR_GuardType, 1, off);
-            g->in[0] = in[k];
-            g->param = hir_type(k == 1 ? HT_TupleExact : HT_DictExact);
-            in[k] = g;
-        }
         c = bld_emit_fs(bd, HIR_CallEx, n, off);
-        for (int k = 0; k < n; k++) {
-            c->in[k] = in[k];
+        for (int k = n - 1; k >= 0; k--) {
+            c->in[k] = bd->stack[bd->depth - n + k];
         }
         bd->depth -= n + 1;   /* and the NULL below the callable */
         bld_push(bd, c);

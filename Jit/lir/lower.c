@@ -962,6 +962,14 @@ lw_instr(LwCtx *c, HirInstr *i)
     case HIR_DeleteAttr:
         lw_checked_int(c, LW_CALL(c, Ci_JitRt_DeleteAttr, NULL, lw_val(c, in[0]), name));
         break;
+    case HIR_ImportName:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_ImportName, NULL, lir_vreg(c->frame),
+                                           name, lw_val(c, in[0]), lw_val(c, in[1]))));
+        break;
+    case HIR_ImportFrom:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_ImportFrom, NULL, lw_val(c, in[0]),
+                                           name)));
+        break;
     case HIR_StoreGlobal:
         lw_checked_int(c, LW_CALL(c, Ci_JitRt_StoreGlobal, NULL, lir_vreg(c->frame), name,
                                   lw_val(c, in[0])));
@@ -1128,6 +1136,17 @@ lw_instr(LwCtx *c, HirInstr *i)
     case HIR_ListExtend:
         lw_checked_int(c, LW_CALL(c, Ci_JitRt_ListExtend, NULL, lw_val(c, in[0]),
                                   lw_val(c, in[1])));
+        break;
+    case HIR_SetUpdate:
+        lw_checked_int(c, LW_CALL(c, _PySet_Update, NULL, lw_val(c, in[0]), lw_val(c, in[1])));
+        break;
+    case HIR_DictUpdate:
+        lw_checked_int(c, LW_CALL(c, Ci_JitRt_DictUpdate, NULL, lw_val(c, in[0]),
+                                  lw_val(c, in[1])));
+        break;
+    case HIR_DictMerge:
+        lw_checked_int(c, LW_CALL(c, Ci_JitRt_DictMerge, NULL, lw_val(c, in[0]),
+                                  lw_val(c, in[1]), lw_val(c, in[2])));
         break;
     case HIR_ListToTuple:
         lw_set(c, i, lw_checked(c, LW_CALL(c, PyList_AsTuple, NULL, lw_val(c, in[0]))));

@@ -1171,10 +1171,111 @@ Ci_JitRt_Contains(PyObject *item, PyObject *container)
     return PySequence_Contains(container, item);
 }
 
+/* Turns the error of merging a call's **KWARGS into its keywords dict (_PyDict_MergeEx
+   with override 2) into the interpreter's TypeErrors naming FUNC: an AttributeError
+   (KWARGS has no keys()) means it is not a mapping, a KeyError a keyword given twice. */
+static void
+rt_kwargs_merge_error(PyObject *func, PyObject *kwargs)
+{
+    if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear();
+        PyObject *funcstr = _PyObject_FunctionStr(func);
+        if (funcstr != NULL) {
+            PyErr_Format(PyExc_TypeError, "%U argument after ** must be a mapping, not %.200s",
+                         funcstr, Py_TYPE(kwargs)->tp_name);
+            Py_DECREF(funcstr);
+        }
+    }
+    else if (PyErr_ExceptionMatches(PyExc_KeyError)) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (value != NULL && PyTuple_Check(value) && PyTuple_GET_SIZE(value) == 1) {
+            PyObject *funcstr = _PyObject_FunctionStr(func);
+            if (funcstr != NULL) {
+                PyErr_Format(PyExc_TypeError,
+                             "%U got multiple values for keyword argument '%S'", funcstr,
+                             PyTuple_GET_ITEM(value, 0));
+                Py_DECREF(funcstr);
+            }
+            Py_XDECREF(type);
+            Py_XDECREF(value);
+            Py_XDECREF(tb);
+        }
+        else {
+            PyErr_Restore(type, value, tb);
+        }
+    }
+}
+
+int
+Ci_JitRt_DictMerge(PyObject *func, PyObject *dict, PyObject *update)
+{
+    if (_PyDict_MergeEx(dict, update, 2) < 0) {
+        rt_kwargs_merge_error(func, update);
+        return -1;
+    }
+    return 0;
+}
+
+int
+Ci_JitRt_DictUpdate(PyObject *dict, PyObject *update)
+{
+    if (PyDict_Update(dict, update) < 0) {
+        if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            PyErr_Format(PyExc_TypeError, "'%.200s' object is not a mapping",
+                         Py_TYPE(update)->tp_name);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* CALL_FUNCTION_EX's positional arguments as a new tuple, for ARGS that is not exactly
+   a tuple, with the interpreter's TypeError naming FUNC when ARGS is not iterable. */
+static PyObject *
+rt_call_ex_args_tuple(PyObject *func, PyObject *args)
+{
+    if (Py_TYPE(args)->tp_iter == NULL && !PySequence_Check(args)) {
+        PyObject *funcstr = _PyObject_FunctionStr(func);
+        if (funcstr != NULL) {
+            PyErr_Format(PyExc_TypeError, "%U argument after * must be an iterable, not %.200s",
+                         funcstr, Py_TYPE(args)->tp_name);
+            Py_DECREF(funcstr);
+        }
+        return NULL;
+    }
+    return PySequence_Tuple(args);
+}
+
 PyObject *
 Ci_JitRt_CallEx(PyObject *func, PyObject *args, PyObject *kwargs)
 {
-    return PyObject_Call(func, args, kwargs);
+    if (PyTuple_CheckExact(args) && (kwargs == NULL || PyDict_CheckExact(kwargs))) {
+        return PyObject_Call(func, args, kwargs);
+    }
+    /* The interpreter converts the keywords first, then the arguments. */
+    PyObject *dict = NULL;
+    if (kwargs != NULL && !PyDict_CheckExact(kwargs)) {
+        dict = PyDict_New();
+        if (dict == NULL || Ci_JitRt_DictMerge(func, dict, kwargs) < 0) {
+            Py_XDECREF(dict);
+            return NULL;
+        }
+        kwargs = dict;
+    }
+    PyObject *tuple = NULL;
+    if (!PyTuple_CheckExact(args)) {
+        tuple = rt_call_ex_args_tuple(func, args);
+        if (tuple == NULL) {
+            Py_XDECREF(dict);
+            return NULL;
+        }
+        args = tuple;
+    }
+    PyObject *res = PyObject_Call(func, args, kwargs);
+    Py_XDECREF(tuple);
+    Py_XDECREF(dict);
+    return res;
 }
 
 PyObject *
@@ -1303,6 +1404,103 @@ int
 Ci_JitRt_StoreGlobal(_PyInterpreterFrame *frame, PyObject *name, PyObject *value)
 {
     return PyDict_SetItem(frame->f_globals, name, value);
+}
+
+PyObject *
+Ci_JitRt_ImportName(_PyInterpreterFrame *frame, PyObject *name, PyObject *fromlist,
+                    PyObject *level)
+{
+    PyObject *import = _PyDict_GetItemWithError(frame->f_builtins, &_Py_ID(__import__));
+    if (import == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_ImportError, "__import__ not found");
+        }
+        return NULL;
+    }
+    PyObject *locals = frame->f_locals != NULL ? frame->f_locals : Py_None;
+    if (import == _PyInterpreterState_GET()->import_func) {
+        /* builtins.__import__ itself, without the call */
+        int ilevel = _PyLong_AsInt(level);
+        if (ilevel == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        return PyImport_ImportModuleLevelObject(name, frame->f_globals, locals, fromlist,
+                                                ilevel);
+    }
+    PyObject *args[5] = {name, frame->f_globals, locals, fromlist, level};
+    Py_INCREF(import);   /* the call may replace it in the builtins */
+    PyObject *res = PyObject_Vectorcall(import, args, 5, NULL);
+    Py_DECREF(import);
+    return res;
+}
+
+/* IMPORT_FROM's ImportError for NAME missing from MODULE, whose __name__ is PKGNAME (a
+   str, or NULL when it has none; consumed): the module's location when it has a file,
+   and a hint at a circular import when the module is still initializing. */
+static void
+rt_import_from_error(PyObject *module, PyObject *name, PyObject *pkgname)
+{
+    PyObject *path = PyModule_GetFilenameObject(module);
+    PyErr_Clear();
+    PyObject *shown = pkgname != NULL ? Py_NewRef(pkgname)
+                                      : PyUnicode_FromString("<unknown module name>");
+    if (shown == NULL) {
+        Py_XDECREF(path);
+        Py_XDECREF(pkgname);
+        return;
+    }
+    PyObject *msg;
+    if (path == NULL || !PyUnicode_Check(path)) {
+        Py_CLEAR(path);
+        msg = PyUnicode_FromFormat("cannot import name %R from %R (unknown location)", name,
+                                   shown);
+    }
+    else {
+        PyObject *spec = PyObject_GetAttr(module, &_Py_ID(__spec__));
+        int initializing = _PyModuleSpec_IsInitializing(spec);
+        Py_XDECREF(spec);
+        msg = PyUnicode_FromFormat(initializing
+                                       ? "cannot import name %R from partially initialized "
+                                         "module %R (most likely due to a circular import) "
+                                         "(%S)"
+                                       : "cannot import name %R from %R (%S)",
+                                   name, shown, path);
+    }
+    PyErr_SetImportError(msg, pkgname, path);
+    Py_XDECREF(msg);
+    Py_DECREF(shown);
+    Py_XDECREF(path);
+    Py_XDECREF(pkgname);
+}
+
+PyObject *
+Ci_JitRt_ImportFrom(PyObject *module, PyObject *name)
+{
+    PyObject *res;
+    if (_PyObject_LookupAttr(module, name, &res) != 0) {
+        return res;   /* found, or an error other than AttributeError */
+    }
+    /* A circular relative import may have put the submodule in sys.modules before the
+       package's attribute. */
+    PyObject *pkgname = PyObject_GetAttr(module, &_Py_ID(__name__));
+    if (pkgname != NULL && PyUnicode_Check(pkgname)) {
+        PyObject *fullname = PyUnicode_FromFormat("%U.%U", pkgname, name);
+        if (fullname == NULL) {
+            Py_DECREF(pkgname);
+            return NULL;
+        }
+        res = PyImport_GetModule(fullname);
+        Py_DECREF(fullname);
+        if (res != NULL || PyErr_Occurred()) {
+            Py_DECREF(pkgname);
+            return res;
+        }
+    }
+    else {
+        Py_CLEAR(pkgname);
+    }
+    rt_import_from_error(module, name, pkgname);
+    return NULL;
 }
 
 /* -- Generators and coroutines ------------------------------------------------------------ */

@@ -117,7 +117,8 @@ PyObject *Ci_JitRt_Vectorcall(PyObject *callable, PyObject *const *args, size_t 
    cleared) or on error (exception set). */
 PyObject *Ci_JitRt_ForIterNext(PyObject *iter);
 
-/* CALL_FUNCTION_EX, with the arguments already a tuple and the keywords (or NULL) a dict. */
+/* CALL_FUNCTION_EX: ARGS any iterable and KWARGS (or NULL) any mapping, converted to a
+   tuple and a dict with the interpreter's errors when they are not exactly those. */
 PyObject *Ci_JitRt_CallEx(PyObject *func, PyObject *args, PyObject *kwargs);
 
 /* MAKE_FUNCTION: in[0] is the code object, then the extras its oparg (flags) announces,
@@ -139,7 +140,23 @@ PyObject *Ci_JitRt_BuildSlice(PyObject **items, Py_ssize_t n);
 /* LIST_EXTEND, with the interpreter's message for a non-iterable. */
 int Ci_JitRt_ListExtend(PyObject *list, PyObject *iterable);
 
+/* DICT_UPDATE ({**mapping}), with the interpreter's message for a non-mapping. */
+int Ci_JitRt_DictUpdate(PyObject *dict, PyObject *update);
+
+/* DICT_MERGE (a call's **mapping into DICT), with the interpreter's messages naming
+   FUNC, the callable: a non-mapping, or a keyword given twice. */
+int Ci_JitRt_DictMerge(PyObject *func, PyObject *dict, PyObject *update);
+
 int Ci_JitRt_DeleteAttr(PyObject *obj, PyObject *name);
+
+/* IMPORT_NAME of NAME in FRAME's globals, through builtins.__import__ as the
+   interpreter calls it. */
+PyObject *Ci_JitRt_ImportName(_PyInterpreterFrame *frame, PyObject *name, PyObject *fromlist,
+                              PyObject *level);
+
+/* IMPORT_FROM: NAME from MODULE, with the interpreter's fallback on sys.modules and its
+   ImportError. */
+PyObject *Ci_JitRt_ImportFrom(PyObject *module, PyObject *name);
 int Ci_JitRt_StoreGlobal(_PyInterpreterFrame *frame, PyObject *name, PyObject *value);
 
 /* CONTAINS_OP's test: 1 if item in container, 0 if not, -1 on error. */

@@ -1,6 +1,7 @@
 """Behaviour tests of the JIT: every function here runs compiled and interpreted, and the
 two must agree on results, exceptions, tracebacks and side effects."""
 
+import collections
 import copy
 import gc
 import inspect
@@ -364,6 +365,62 @@ def call_no_args(f):
     return f()
 
 
+def starred_call(f, args, kwargs):
+    return f(*args, **kwargs)
+
+
+def starred_positional(f, args):
+    return f(*args)
+
+
+def local_imports(name):
+    import os.path
+    from collections import OrderedDict, defaultdict
+    import json as j
+    return os.path.join("a", "b"), OrderedDict.__name__, defaultdict, j.__name__, \
+        __import__(name).__name__
+
+
+def import_missing(what):
+    if what == "module":
+        import no_such_module_here
+    elif what == "name":
+        from collections import no_such_name  # the module has a file
+    else:
+        from sys import no_such_name  # no file: "unknown location"
+
+
+def fake_import(name, globals=None, locals=None, fromlist=(), level=0):
+    return ("imported", name, fromlist, level, locals)
+
+
+def imports_through_builtins():
+    import os.path
+    from json import dumps  # from a tuple: no __name__ either
+    return os, dumps
+
+
+def unpacked_displays(a, b):
+    return {**a, "k": 1, **b}, {*a, *b}, [*a, *b]
+
+
+class Keys:
+    """A mapping by keys() and __getitem__ only, for ** arguments."""
+    def __init__(self, **items):
+        self.items = items
+
+    def keys(self):
+        return list(self.items)
+
+    def __getitem__(self, key):
+        return self.items[key]
+
+
+class DuplicateKeys(Keys):
+    def keys(self):
+        return ["a", "a"]
+
+
 def call_counting_down(f, n):
     total = 0
     for i in range(n):
@@ -707,6 +764,50 @@ class BehaviourTests(JitTestCase):
         if _testcapi is not None:
             self.assert_same(call_no_args, _testcapi.return_null_without_error)
             self.assert_same(call_no_args, _testcapi.return_result_with_error)
+
+    def test_starred_calls(self):
+        # CALL_FUNCTION_EX converts what is not a tuple (or not a dict) as the interpreter
+        # does, with its messages, instead of leaving for it.
+        def show(*args, **kwargs):
+            return args, sorted(kwargs.items())
+        self.compile(starred_call)
+        self.compile(starred_positional)
+        before = deopts_unless_jit_everywhere()
+        self.assertEqual(starred_positional(show, [1, 2]), ((1, 2), []))
+        self.assertEqual(starred_call(show, (x for x in "ab"), Keys(k=3)),
+                         (("a", "b"), [("k", 3)]))
+        self.assertEqual(deopts_unless_jit_everywhere(), before)
+        for args, kwargs in (([1, 2], {"a": 1}), ((1,), {}), ("xy", Keys(a=1, b=2)),
+                             (range(3), collections.OrderedDict(z=0)),
+                             (5, {}),                    # not iterable
+                             ([1], 5),                   # not a mapping
+                             ([1], DuplicateKeys(a=1)),  # a keyword twice
+                             ([1], {1: 2}),              # keywords must be strings
+                             (5, 6)):                    # keywords are converted first
+            with self.subTest(args=args, kwargs=kwargs):
+                self.assert_same(starred_call, show, args, kwargs)
+        self.assert_same(starred_positional, show, {"k": 1})
+        self.assert_same(starred_positional, len, [[1, 2]])
+        self.assert_same(starred_positional, len, None)
+
+    def test_local_imports(self):
+        self.assert_same(local_imports, "math")
+        self.assert_same(local_imports, "no_such_module_here")
+        for what in ("module", "name", "sys"):
+            with self.subTest(what=what):
+                self.assert_same(import_missing, what)
+        # a replaced builtins.__import__ is called with the interpreter's arguments
+        func = types.FunctionType(imports_through_builtins.__code__,
+                                  {"__builtins__": {"__import__": fake_import}})
+        self.assert_same(func)
+        func = types.FunctionType(imports_through_builtins.__code__, {"__builtins__": {}})
+        self.assert_same(func)   # ImportError: __import__ not found
+
+    def test_unpacked_displays(self):
+        self.compile(unpacked_displays)
+        for a, b in (({"x": 1}, {"k": 2}), ({}, Keys(z=3)), ({1: 2}, 5), ("ab", {})):
+            with self.subTest(a=a, b=b):
+                self.assert_same(unpacked_displays, a, b)
 
     def test_lines_seen_by_lookups(self):
         self.assert_same(lines_seen_by_lookups, LineReporter())
