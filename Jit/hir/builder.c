@@ -1117,15 +1117,16 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         return 0;
     case LIST_EXTEND:
     case SET_ADD:
-        v = bld_pop(bd);
-        c = bld_emit_fs(bd, bi.op == LIST_EXTEND ? HIR_ListExtend : HIR_SetAdd, 2, off);
-        c->in[0] = bd->stack[bd->depth - bi.oparg];
-        c->in[1] = v;
-        return 0;
     case SET_UPDATE:
     case DICT_UPDATE:
+        /* Into the display oparg deep, under the operand. */
         v = bld_pop(bd);
-        c = bld_emit_fs(bd, bi.op == SET_UPDATE ? HIR_SetUpdate : HIR_DictUpdate, 2, off);
+        c = bld_emit_fs(bd,
+                        bi.op == LIST_EXTEND  ? HIR_ListExtend
+                        : bi.op == SET_ADD    ? HIR_SetAdd
+                        : bi.op == SET_UPDATE ? HIR_SetUpdate
+                                              : HIR_DictUpdate,
+                        2, off);
         c->in[0] = bd->stack[bd->depth - bi.oparg];
         c->in[1] = v;
         return 0;
