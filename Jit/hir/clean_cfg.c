@@ -28,6 +28,9 @@ cfg_bypass(HirFunc *func, HirBlock *from, HirBlock *to)
     return from->npreds > 0;
 }
 
+/* Each sweep makes every change whose blocks no earlier change of the sweep touched, so
+   the predecessor lists it reads are still exact; hir_func_rpo recomputes them between
+   sweeps. (One change a sweep made large functions quadratic.) */
 void
 hir_clean_cfg(HirFunc *func)
 {
@@ -36,19 +39,23 @@ hir_clean_cfg(HirFunc *func)
         changed = false;
         int n;
         hir_func_rpo(func, &n);
-        for (HirBlock *b = func->blocks; b && !changed; b = b->next_in_func) {
+        char *touched = jit_arena_alloc(func->arena, (size_t)func->next_block_id + 1);
+        for (HirBlock *b = func->blocks; b; b = b->next_in_func) {
             HirInstr *t = b->last;
-            if (b->first == t && t->op == HIR_Branch) {
-                changed = cfg_bypass(func, b, t->target[0]);
+            if (b->first == t && t->op == HIR_Branch && !touched[b->id]
+                && !touched[t->target[0]->id] && cfg_bypass(func, b, t->target[0])) {
+                touched[b->id] = touched[t->target[0]->id] = 1;
+                changed = true;
             }
         }
-        for (HirBlock *b = func->blocks; b && !changed; b = b->next_in_func) {
+        for (HirBlock *b = func->blocks; b; b = b->next_in_func) {
             HirInstr *t = b->last;
-            if (t->op != HIR_Branch) {
+            if (t->op != HIR_Branch || touched[b->id]) {
                 continue;
             }
             HirBlock *succ = t->target[0];
-            if (succ == b || succ == func->entry || succ->npreds != 1 || cfg_has_phis(succ)) {
+            if (succ == b || succ == func->entry || succ->npreds != 1 || cfg_has_phis(succ)
+                || touched[succ->id]) {
                 continue;
             }
             /* Merge succ into b. Its successors' phis now come from b. */
@@ -60,6 +67,7 @@ hir_clean_cfg(HirFunc *func)
                         next[k]->preds[p] = b;
                     }
                 }
+                touched[next[k]->id] = 1;
             }
             hir_instr_remove(t);
             for (HirInstr *i = succ->first; i;) {
@@ -71,9 +79,8 @@ hir_clean_cfg(HirFunc *func)
             HirInstr *dead = hir_instr_new(func, HIR_Branch, 0);
             dead->target[0] = succ;   /* succ is now empty and unreachable */
             hir_block_append(succ, dead);
+            touched[b->id] = touched[succ->id] = 1;
             changed = true;
         }
     }
-    int n;
-    hir_func_rpo(func, &n);
 }

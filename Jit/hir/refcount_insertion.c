@@ -48,8 +48,11 @@ typedef struct {
     int words;
     uint64_t *live_in;      /* per block (by rpo index), `words` words each */
     uint64_t *live_out;
+    uint64_t *owned;        /* the roots of kind RC_OWNED */
     uint64_t *stolen;       /* scratch sets for one instruction, empty between uses */
     uint64_t *seen;
+    int *held;              /* scratch for rc_annotate_exit: by root, zero between uses */
+    int *held_roots;        /* and the roots it set */
 } Rc;
 
 static HirInstr *
@@ -97,6 +100,15 @@ bs_has(const uint64_t *s, int i)
     return (s[i / 64] >> (i % 64)) & 1;
 }
 
+/* For each owned root R in word W of a set computed as BITS (a uint64_t expression of
+   w), in ascending order: the loops stay linear in the number of words, not roots. */
+#define RC_FOR_EACH_OWNED(rc, w, bits, r)                                                  \
+    for (int w = 0; w < (rc)->words; w++)                                                  \
+        for (uint64_t rc_bits_ = (bits) & (rc)->owned[w]; rc_bits_ != 0;                   \
+             rc_bits_ &= rc_bits_ - 1)                                                     \
+            for (int r = w * 64 + __builtin_ctzll(rc_bits_), rc_once_ = 1; rc_once_;       \
+                 rc_once_ = 0)
+
 static void
 rc_number_roots(Rc *rc, HirBlock **rpo, int nblocks)
 {
@@ -132,6 +144,14 @@ rc_number_roots(Rc *rc, HirBlock **rpo, int nblocks)
         }
     }
     rc->words = (rc->nroots + 63) / 64 + 1;
+    rc->owned = jit_arena_alloc(a, sizeof(uint64_t) * (size_t)rc->words);
+    for (int r = 0; r < rc->nroots; r++) {
+        if (rc->kind[r] == RC_OWNED) {
+            bs_set(rc->owned, r);
+        }
+    }
+    rc->held = jit_arena_alloc(a, sizeof(int) * (size_t)(rc->nroots + 1));
+    rc->held_roots = jit_arena_alloc(a, sizeof(int) * (size_t)(rc->nroots + 1));
 }
 
 /* Apply one instruction to `live` going backwards: kill its definition, add its uses. */
@@ -280,6 +300,12 @@ rc_steals(const HirInstr *i, int k)
     return k < 32 && ((mask >> k) & 1);
 }
 
+static int
+rc_int_cmp(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
 /* Step 4: the exit of `i`, given the roots live after it. */
 static void
 rc_annotate_exit(Rc *rc, HirInstr *i, const uint64_t *live_after)
@@ -287,17 +313,19 @@ rc_annotate_exit(Rc *rc, HirInstr *i, const uint64_t *live_after)
     HirFrameState *fs = i->fs;
     JitArena *a = rc->func->arena;
     bool guard = hir_op_has(i->op, HF_DEOPT);
-    int *held = jit_arena_alloc(a, sizeof(int) * (size_t)(rc->nroots + 1));
-    for (int r = 0; r < rc->nroots; r++) {
-        held[r] = rc->kind[r] == RC_OWNED && bs_has(live_after, r);
+    int *held = rc->held, *roots = rc->held_roots, nheld = 0;
+    RC_FOR_EACH_OWNED(rc, w, live_after[w], r) {
+        held[r] = 1;
+        roots[nheld++] = r;
     }
     /* What the instruction references is still held at its exit, unless it consumed it
        (an error after a steal; a steal of a value still live was preceded by an Incref,
        which live_after accounts for). */
+    bool sorted = true;
     for (int k = 0; k < i->nin + fs->nstack; k++) {
         HirInstr *v = k < i->nin ? i->in[k] : fs->stack[k - i->nin];
         int r = rc_slot(rc, v);
-        if (r < 0 || rc->kind[r] != RC_OWNED) {
+        if (r < 0 || rc->kind[r] != RC_OWNED || held[r]) {
             continue;
         }
         bool consumed = false;
@@ -306,7 +334,12 @@ rc_annotate_exit(Rc *rc, HirInstr *i, const uint64_t *live_after)
         }
         if (!consumed) {
             held[r] = 1;
+            sorted &= nheld == 0 || roots[nheld - 1] < r;
+            roots[nheld++] = r;
         }
+    }
+    if (!sorted) {
+        qsort(roots, (size_t)nheld, sizeof(int), rc_int_cmp);
     }
     /* Its own result does not exist at its exit. */
     int self = rc_slot(rc, i);
@@ -330,15 +363,12 @@ rc_annotate_exit(Rc *rc, HirInstr *i, const uint64_t *live_after)
             fs->slot_kind[k] = HIR_SLOT_NEWREF;
         }
     }
-    int n = 0;
-    for (int r = 0; r < rc->nroots; r++) {
-        n += held[r];
-    }
-    fs->release = jit_arena_alloc(a, sizeof(HirInstr *) * (size_t)(n + 1));
-    for (int r = 0; r < rc->nroots; r++) {
-        if (held[r]) {
-            fs->release[fs->nrelease++] = rc->root_of[r];
+    fs->release = jit_arena_alloc(a, sizeof(HirInstr *) * (size_t)(nheld + 1));
+    for (int k = 0; k < nheld; k++) {
+        if (held[roots[k]]) {
+            fs->release[fs->nrelease++] = rc->root_of[roots[k]];
         }
+        held[roots[k]] = 0;
     }
 }
 
@@ -440,15 +470,13 @@ rc_insert_block(Rc *rc, HirBlock *b, uint64_t *live)
         const uint64_t *pred_out = rc->live_out
                                    + (size_t)b->preds[0]->rpo_index * (size_t)rc->words;
         const uint64_t *in = rc->live_in + (size_t)b->rpo_index * (size_t)rc->words;
-        for (int r = 0; r < rc->nroots; r++) {
-            if (rc->kind[r] == RC_OWNED && bs_has(pred_out, r) && !bs_has(in, r)) {
-                HirInstr *dec = rc_new_decref(rc, rc->root_of[r]);
-                if (b->first) {
-                    hir_instr_insert_before(b->first, dec);
-                }
-                else {
-                    hir_block_append(b, dec);
-                }
+        RC_FOR_EACH_OWNED(rc, w, pred_out[w] & ~in[w], r) {
+            HirInstr *dec = rc_new_decref(rc, rc->root_of[r]);
+            if (b->first) {
+                hir_instr_insert_before(b->first, dec);
+            }
+            else {
+                hir_block_append(b, dec);
             }
         }
     }
