@@ -25,9 +25,10 @@
    blocks from iterative liveness sets. SSA makes this simple: a value is defined once,
    so its interval starts at the definition (or at the block start for phis) and the
    phi inputs are live out of the matching predecessor. A call adds a one-position range
-   [4k+2, 4k+3) to the fixed interval of each caller-saved register: a value live across
-   it cannot stay in such a register, while a call's inputs (dead at 4k+2) and outputs
-   (born at 4k+3) can.
+   [4k+2, 4k+3) to the interval of call clobbers, which stands for the fixed interval of
+   every caller-saved register (they are clobbered at the same positions, and by nothing
+   else): a value live across a call cannot stay in such a register, while a call's
+   inputs (dead at 4k+2) and outputs (born at 4k+3) can.
 
    Allocation walks the intervals in order of their start, keeping `active` (covering
    the current position, holding a register) and `inactive` (in a hole) lists:
@@ -83,7 +84,6 @@ typedef struct LsInterval {
     int *uses; /* ascending positions */
     int nuses, ucap;
     LirLoc loc;
-    int fixed_reg; /* >= 0: a physical register's clobbers */
     int hint;      /* preferred register or -1 */
     int spill_slot; /* parent only: -1 until it spills */
     int vend;       /* parent only: where the vreg's whole lifetime ends */
@@ -99,9 +99,9 @@ typedef struct LsCtx {
     int *bfrom, *bto;   /* by order index */
     bool *gap_ok;       /* by instruction index */
     LsInterval **vi;    /* parent interval by vreg */
-    LsInterval *fixed[LIR_NUM_REGS];
-    int fixed_at[LIR_NUM_REGS];   /* ls_intersect_fixed's cursor into each fixed interval */
-    int fixed_from[LIR_NUM_REGS]; /* and the position it was moved to */
+    LsInterval *calls;  /* the call clobbers: a range per call, or NULL */
+    int calls_at;       /* ls_intersect_calls's cursor into its ranges */
+    int calls_from;     /* and the position it was moved to */
     LsInterval **unhandled; /* sorted by start, descending: pop from the end */
     int nunhandled, ucap;
     LsInterval **active, **inactive;
@@ -140,7 +140,6 @@ ls_interval_new(LsCtx *c, int vreg, int cls)
     LsInterval *it = lir_alloc(c->f, sizeof(LsInterval));
     it->vreg = vreg;
     it->cls = cls;
-    it->fixed_reg = -1;
     it->hint = -1;
     it->spill_slot = -1;
     return it;
@@ -280,18 +279,18 @@ ls_intersect(const LsInterval *a, const LsInterval *b)
                              ls_first_range_after(b, start));
 }
 
-/* ls_intersect of register R's fixed interval (NULL: none) and CUR. The fixed intervals
-   of call-clobbered registers have a range per call; intervals are allocated in order of
+/* The first call that clobbers the caller-saved registers while CUR is live (an
+   intersection with the call clobbers), or LS_INF. Intervals are allocated in order of
    their start, so a cursor that moves forward finds the first range that matters. */
 static int
-ls_intersect_fixed(LsCtx *c, int r, const LsInterval *cur)
+ls_intersect_calls(LsCtx *c, const LsInterval *cur)
 {
-    const LsInterval *f = c->fixed[r];
+    const LsInterval *f = c->calls;
     if (f == NULL || cur->nranges == 0) {
         return LS_INF;
     }
-    int s = ls_start(cur), j = c->fixed_at[r];
-    if (s < c->fixed_from[r]) {
+    int s = ls_start(cur), j = c->calls_at;
+    if (s < c->calls_from) {
         j = ls_first_range_after(f, s);
     }
     else {
@@ -299,8 +298,8 @@ ls_intersect_fixed(LsCtx *c, int r, const LsInterval *cur)
             j++;
         }
     }
-    c->fixed_at[r] = j;
-    c->fixed_from[r] = s;
+    c->calls_at = j;
+    c->calls_from = s;
     return ls_intersect_from(cur, 0, f, j);
 }
 
@@ -503,6 +502,22 @@ ls_spill_and_requeue_rest(LsCtx *c, LsInterval *it, int min)
 
 /* -- Allocation --------------------------------------------------------------------- */
 
+/* Whether a call clobbers physical register R. */
+static bool
+ls_caller_saved(int r)
+{
+    static uint64_t mask;
+    if (mask == 0) {
+        for (int k = 0; k < LS_NUM_FP; k++) {
+            mask |= 1ull << (LIR_XMM0 + k);
+        }
+        for (size_t j = 0; j < sizeof ls_gp_caller_saved / sizeof(int); j++) {
+            mask |= 1ull << ls_gp_caller_saved[j];
+        }
+    }
+    return (mask >> r) & 1;
+}
+
 static int
 ls_regs(int cls, const int **order)
 {
@@ -518,9 +533,10 @@ ls_try_free(LsCtx *c, LsInterval *cur)
     int free_until[LIR_NUM_REGS];
     const int *order;
     int nregs = ls_regs(cur->cls, &order);
+    int clobbered = ls_intersect_calls(c, cur);
     for (int k = 0; k < nregs; k++) {
         int r = order[k];
-        free_until[r] = ls_intersect_fixed(c, r, cur);
+        free_until[r] = ls_caller_saved(r) ? clobbered : LS_INF;
     }
     for (int k = 0; k < c->nactive; k++) {
         if (c->active[k]->cls == cur->cls) {
@@ -580,9 +596,10 @@ ls_alloc_blocked(LsCtx *c, LsInterval *cur)
     const int *order;
     int nregs = ls_regs(cur->cls, &order);
     int start = ls_start(cur);
+    int clobbered = ls_intersect_calls(c, cur);
     for (int k = 0; k < nregs; k++) {
         int r = order[k];
-        block_pos[r] = ls_intersect_fixed(c, r, cur);
+        block_pos[r] = ls_caller_saved(r) ? clobbered : LS_INF;
         use_pos[r] = block_pos[r];
     }
     for (int k = 0; k < c->nactive; k++) {
@@ -781,22 +798,6 @@ ls_vi(LsCtx *c, int v)
     return c->vi[v];
 }
 
-/* Whether a call clobbers physical register R. */
-static bool
-ls_caller_saved(int r)
-{
-    static uint64_t mask;
-    if (mask == 0) {
-        for (int k = 0; k < LS_NUM_FP; k++) {
-            mask |= 1ull << (LIR_XMM0 + k);
-        }
-        for (size_t j = 0; j < sizeof ls_gp_caller_saved / sizeof(int); j++) {
-            mask |= 1ull << ls_gp_caller_saved[j];
-        }
-    }
-    return (mask >> r) & 1;
-}
-
 static void
 ls_build_intervals(LsCtx *c)
 {
@@ -867,23 +868,15 @@ ls_build_intervals(LsCtx *c)
                 ls_add_use(c, it, pos + 1);
             }
             if (lir_op_has(i->op, LF_CALL)) {
-                for (int r = 0; r < LIR_NUM_REGS; r++) {
-                    if (ls_caller_saved(r)) {
-                        if (c->fixed[r] == NULL) {
-                            c->fixed[r] = ls_interval_new(c, -1, r >= LIR_XMM0);
-                            c->fixed[r]->fixed_reg = r;
-                            c->fixed[r]->loc = lir_loc_reg(r);
-                        }
-                        ls_add_range(c, c->fixed[r], pos + 2, pos + 3);
-                    }
+                if (c->calls == NULL) {
+                    c->calls = ls_interval_new(c, -1, LIR_GP);
                 }
+                ls_add_range(c, c->calls, pos + 2, pos + 3);
             }
         }
     }
-    for (int r = 0; r < LIR_NUM_REGS; r++) {
-        if (c->fixed[r]) {
-            ls_finish_interval(c->fixed[r]);
-        }
+    if (c->calls) {
+        ls_finish_interval(c->calls);
     }
     int last_start = 0;
     for (int v = 0; v < c->f->nvregs; v++) {
