@@ -1050,6 +1050,56 @@ rt_call_vector(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObje
     return res;
 }
 
+/* A call of FUNC, a generator, coroutine or async generator function, with NPOS
+   positional ARGS that bind positionally: the generator object, made as the
+   interpreter's RETURN_GENERATOR makes it from the callee's frame, without running an
+   interpreter activation for that one instruction (_PyEval_Vector's path). False when
+   the call is not of that form or a tracer, profiler, PEP 523 evaluator, pending
+   eval-breaker request or coroutine origin tracking wants the interpreter's path; else
+   FUNC and ARGS were consumed and *RES is the generator, or NULL with an exception. */
+static bool
+rt_make_generator(PyThreadState *tstate, PyFunctionObject *func, PyObject **args,
+                  Py_ssize_t npos, PyObject **res)
+{
+    PyCodeObject *code = (PyCodeObject *)func->func_code;
+    int start = code->_co_firsttraceable - 2;   /* RETURN_GENERATOR, POP_TOP, RESUME */
+    if (!(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) || start < 0
+        || _Py_OPCODE(_PyCode_CODE(code)[start]) != RETURN_GENERATOR
+        || !rt_binds_positionally(func, code, npos) || !ci_jit_may_enter(tstate)
+        || tstate->coroutine_origin_tracking_depth != 0) {
+        return false;
+    }
+    _PyInterpreterFrame *frame = rt_push_positional(tstate, func, code, args, npos);
+    if (frame == NULL) {
+        return false;
+    }
+    *res = NULL;
+    if (_Py_EnterRecursiveCallTstate(tstate, "")) {
+        _PyEvalFrameClearAndPop(tstate, frame);
+        return true;
+    }
+    if (start > 0 && ci_jit_run_cell_prefix(frame) < 0) {
+        _Py_LeaveRecursiveCallTstate(tstate);
+        _PyEvalFrameClearAndPop(tstate, frame);
+        return true;
+    }
+    frame->prev_instr = _PyCode_CODE(code) + start;
+    PyGenObject *gen = (PyGenObject *)_Py_MakeCoro(func);
+    _Py_LeaveRecursiveCallTstate(tstate);
+    if (gen == NULL) {
+        _PyEvalFrameClearAndPop(tstate, frame);
+        return true;
+    }
+    /* The generator takes the frame's references over. */
+    _PyInterpreterFrame *gen_frame = (_PyInterpreterFrame *)gen->gi_iframe;
+    _PyFrame_Copy(frame, gen_frame);
+    gen_frame->owner = FRAME_OWNED_BY_GENERATOR;
+    gen->gi_frame_state = FRAME_CREATED;
+    _PyThreadState_PopFrame(tstate, frame);
+    *res = (PyObject *)gen;
+    return true;
+}
+
 /* Ci_JitRt_CallEnter without the cache's fast path, given the call's shape (CALLABLE,
    ARGS, NPOS: rt_call_shape); refills CC (unless NULL) when the call enters a compiled
    body with positional arguments only, which bind positionally. */
@@ -1078,6 +1128,10 @@ rt_call_enter(PyThreadState *tstate, PyObject **stack, Py_ssize_t nargs, PyObjec
             _PyInterpreterFrame *frame =
                 rt_enter_compiled(tstate, func, args, npos, kwnames, false, &pushed);
             return (CiJitPair){frame ? (PyObject *)body : NULL, (PyObject *)frame};
+        }
+        PyObject *gen;
+        if (kwnames == NULL && rt_make_generator(tstate, func, args, npos, &gen)) {
+            return (CiJitPair){NULL, gen};
         }
     }
     return (CiJitPair){NULL, rt_call_vector(tstate, stack, nargs, kwnames, callable, args, npos)};

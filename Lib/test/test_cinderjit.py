@@ -1603,6 +1603,75 @@ def drive(genfunc, *args, sends=(), throws=()):
     return seen
 
 
+def gen_with_default(a, b=5):
+    yield a + b
+
+
+def gen_with_cell(a):
+    def get():
+        return a
+    yield get()
+    a += 1
+    yield get()
+
+
+def gen_in_closure(k):
+    def inner(x):
+        yield x * k
+    return inner
+
+
+async def coro_plain(x):
+    return x
+
+
+async def agen_plain(x):
+    yield x
+
+
+def frame_seen(frame):
+    back = frame.f_back
+    return (frame.f_lasti, frame.f_lineno, back and back.f_code.co_name,
+            sorted(frame.f_locals))
+
+
+def created_generators(n, inner, track):
+    # Generators, coroutines and async generators made by plain calls, and what they show
+    # before they start; coroutine origin tracking takes the interpreter's path.
+    seen = []
+    for g in (gen_with_default(n), gen_with_default(n, 1), inner(n), gen_with_cell(n),
+              counting_gen(2)):
+        seen.append((type(g).__name__, inspect.getgeneratorstate(g), frame_seen(g.gi_frame)))
+        seen.append(list(g))
+    old = sys.get_coroutine_origin_tracking_depth()
+    sys.set_coroutine_origin_tracking_depth(track)
+    try:
+        c = coro_plain(n)
+    finally:
+        sys.set_coroutine_origin_tracking_depth(old)
+    seen.append((frame_seen(c.cr_frame), c.cr_origin))
+    try:
+        c.send(None)
+    except StopIteration as e:
+        seen.append(e.value)
+    a = agen_plain(n)
+    seen.append(frame_seen(a.ag_frame))
+    try:
+        a.asend(None).send(None)
+    except StopIteration as e:
+        seen.append(e.value)
+    a.aclose().close()
+    return seen
+
+
+def create_generator_badly(how):
+    if how == "missing":
+        return gen_with_default()
+    if how == "extra":
+        return gen_with_default(1, 2, 3)
+    return gen_with_default(1, c=2)
+
+
 async def coro_leaf(x):
     return x * 3
 
@@ -1676,6 +1745,18 @@ class GeneratorTests(JitTestCase):
                                                  sends=("v", "w")),
                          ("ok", ["k", "v", ("return", ["v", "w"])]))
         self.assert_same_driven(yield_after_handler, drive, {"k": 1}, "k")
+
+    def test_generators_created_directly(self):
+        # A plain call of a generator or coroutine function from compiled code makes the
+        # generator without an interpreter activation; it must look the same.
+        self.compile(gen_with_default)
+        self.compile(gen_with_cell)
+        for track in (0, 2):
+            with self.subTest(track=track):
+                self.assert_same(created_generators, 3, gen_in_closure(10), track)
+        for how in ("missing", "extra", "keyword"):
+            with self.subTest(how=how):
+                self.assert_same(create_generator_badly, how)
 
     def test_generator_raises(self):
         result = self.assert_same_driven(gen_raises, drive, 7)
