@@ -7,6 +7,7 @@
 #include "cinder/jit_hooks.h"
 #include "Jit/jit_list.h"
 #include "Jit/jit_options.h"
+#include "Jit/perf_map.h"
 #include "Jit/rt/helpers.h"
 #include "pycore_atomic.h"
 #include "pycore_code.h"
@@ -408,6 +409,13 @@ rt_compile(CiJitCodeState *st, PyFunctionObject *func)
     st->entry.builtins = func->func_builtins;
     rt.ncompiled++;
     rt.code_size += compiled->code_size;
+    if (rt.options.perfmap) {
+        const char *utf8 = PyUnicode_AsUTF8(name);
+        if (utf8 == NULL) {
+            PyErr_Clear();
+        }
+        ci_jit_perf_map_add(compiled->memory, compiled->code_size, utf8 ? utf8 : "?");
+    }
     rt_install(st, compiled->body);
     return 0;
 }
@@ -896,6 +904,7 @@ Ci_JitFini(void)
     }
     ci_jit_list_free(rt.list);
     rt.list = NULL;
+    ci_jit_perf_map_close();
     if (rt.log != NULL) {
         fclose(rt.log);
         rt.log = NULL;

@@ -5,6 +5,7 @@ import collections
 import copy
 import gc
 import inspect
+import os
 import signal
 import sys
 import threading
@@ -1369,7 +1370,49 @@ print(freed)
 """
 
 
+PERF_MAP_PROGRAM = """
+import os
+def parent_fn(x):
+    return x + 1
+def child_fn(x):
+    return x * 2
+parent_fn(1)
+pid = os.fork()
+if pid == 0:
+    child_fn(2)
+    os._exit(0)
+os.waitpid(pid, 0)
+print(os.getpid(), pid)
+"""
+
+
 class RuntimeTests(JitTestCase):
+    @unittest.skipUnless(hasattr(os, "fork"), "needs fork")
+    def test_perf_map(self):
+        # -X jit-perfmap names each compiled function in /tmp/perf-PID.map, as
+        # "START SIZE py::module:qualname"; a forked child's map starts as a copy of its
+        # parent's, whose code it shares, and goes on on its own.
+        out = script_helper.assert_python_ok("-X", "jit", "-X", "jit-perfmap",
+                                             "-c", PERF_MAP_PROGRAM)[1]
+        paths = [f"/tmp/perf-{int(pid)}.map" for pid in out.split()]
+        maps = []
+        try:
+            for path in paths:
+                with open(path) as f:
+                    maps.append([line.split(" ", 2) for line in f.read().splitlines()])
+        finally:
+            for path in paths:
+                if os.path.exists(path):
+                    os.unlink(path)
+        parent, child = ([name for _, _, name in m] for m in maps)
+        self.assertIn("py::__main__:parent_fn", parent)
+        self.assertNotIn("py::__main__:child_fn", parent)
+        self.assertEqual(child[:len(parent)], parent)
+        self.assertIn("py::__main__:child_fn", child[len(parent):])
+        for start, size, _ in maps[1]:
+            self.assertGreater(int(start, 16), 0)
+            self.assertGreater(int(size, 16), 0)
+
     @unittest.skipIf(ctypes is None, "needs ctypes")
     def test_code_extra_free_functions_of_other_users(self):
         # The JIT keeps its state in co_extra. Another user's free function runs only
