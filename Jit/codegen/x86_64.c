@@ -56,7 +56,6 @@ typedef struct CgCtx {
     int nstubs, stubs_cap;
     int exit_tails[2 * CI_JIT_DEOPT_NUM_REASONS]; /* labels, -1 until a stub needs one */
     struct CgTail *tails; /* out-of-line parts of instructions, emitted after the body */
-    LirInstr *moved_check; /* the DeoptCmp a tail emits instead of the body (cg_new_tail) */
     int ntails, tails_cap;
     bool listing;   /* the assembly listing is asked for: comment it */
     const char *why;
@@ -737,9 +736,6 @@ cg_new_tail(CgCtx *c, CgTailKind kind, LirInstr *i)
     t->back = ci_asm_new_label(c->a);
     t->done = ci_asm_new_label(c->a);
     t->check = kind == CG_TAIL_HELPER ? cg_error_check(i) : NULL;
-    if (t->check != NULL) {
-        c->moved_check = t->check;
-    }
     return t;
 }
 
@@ -1302,8 +1298,8 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
         break;
     case LIR_DeoptCmp:
     case LIR_DeoptTest:
-        if (i == c->moved_check) {
-            break; /* in the tail of the instruction before */
+        if (i->prev != NULL && cg_error_check(i->prev) == i) {
+            break; /* in the tail of the instruction before (its helper tail) */
         }
         cg_compare(c, i->op == LIR_DeoptTest, &i->in[0], &i->in[1]);
         ci_asm_jcc(c->a, cg_x86_cc[i->cc], cg_stub_label(c, i));
