@@ -104,5 +104,6 @@ ci_jit_code_free(CiJitCode *code)
     }
     ci_codegen_release(code->memory);
     free(code->caches);
+    free(code->deopts);
     free(code);
 }

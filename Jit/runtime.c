@@ -630,6 +630,38 @@ ci_jit_direct_entry_eager(PyThreadState *tstate, PyFunctionObject *func)
     return rt_direct_entry(tstate, func, 2);   /* after RETURN_GENERATOR, POP_TOP */
 }
 
+static PyObject *
+rt_deopt_value(const CiJitDeoptValue *v, const uint64_t *regs, const char *rbp)
+{
+    switch (v->where) {
+    case CI_JIT_DEOPT_IN_REG:
+        return (PyObject *)(uintptr_t)regs[v->where_value];
+    case CI_JIT_DEOPT_IN_SLOT:
+        return *(PyObject *const *)(rbp + v->where_value);
+    default:
+        return (PyObject *)(intptr_t)v->where_value;
+    }
+}
+
+PyObject *
+ci_jit_deopt_exit(const CiJitDeoptTable *table, uint32_t index, const uint64_t *regs,
+                  const char *rbp, _PyInterpreterFrame *frame)
+{
+    const CiJitDeoptExit *e = &table->exits[index];
+    const CiJitDeoptValue *v = &table->values[e->first];
+    for (uint32_t k = 0; k < e->nvalues; k++, v++) {
+        PyObject *value = rt_deopt_value(v, regs, rbp);
+        frame->localsplus[v->slot] = v->owned ? value : Py_XNewRef(value);
+    }
+    frame->stacktop = e->stacktop;
+    for (uint32_t k = 0; k < e->nrelease; k++, v++) {
+        Py_XDECREF(rt_deopt_value(v, regs, rbp));
+    }
+    frame->prev_instr = _PyCode_CODE(frame->f_code) + e->bc_offset;
+    rt.deopts[e->reason]++;
+    return e->is_error ? CI_JIT_DEOPT_ERROR : CI_JIT_DEOPT;
+}
+
 unsigned long long *
 ci_jit_deopt_counter(int reason)
 {

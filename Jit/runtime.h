@@ -54,6 +54,17 @@ unsigned long long *ci_jit_deopt_counter(int reason);
 /* The printable name of a reason ("guard failure", ...). */
 const char *ci_jit_deopt_reason_name(int reason);
 
+/* Deopt exit INDEX of TABLE, for the deopt entry of compiled code (x86_64.c), called
+   with the general registers as they were at the exit (REGS, by register number), the
+   compiled function's rbp and its FRAME: stores the exit's values into the frame's
+   value stack (a new reference where compiled code did not own one), sets stacktop,
+   releases the other references compiled code held, points prev_instr at the exit's
+   instruction and counts the deopt. Returns CI_JIT_DEOPT or CI_JIT_DEOPT_ERROR, which
+   the body returns. */
+PyObject *ci_jit_deopt_exit(const CiJitDeoptTable *table, uint32_t index,
+                            const uint64_t *regs, const char *rbp,
+                            _PyInterpreterFrame *frame);
+
 /* --- Calls between compiled functions ------------------------------------ */
 
 #ifndef __cplusplus  /* pycore_atomic.h's C11 atomics are not C++ */

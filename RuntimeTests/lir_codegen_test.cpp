@@ -18,6 +18,7 @@ extern "C" {
 #include "Jit/lir/lir.h"
 #include "Jit/rt/helpers.h"
 }
+#include "Jit/runtime.h"
 
 // C functions the compiled code calls. Each one first trashes every caller-saved
 // register, so that a value wrongly left in one across a call shows up.
@@ -106,6 +107,7 @@ class Compiled {
         if (code_.memory != nullptr) {
             ci_codegen_release(code_.memory);
         }
+        free(code_.deopts);
     }
     bool ok() const { return code_.body != nullptr; }
     template <typename Fn>
@@ -721,7 +723,7 @@ TEST(LirCodegen, DeoptExitWritesTheFrame)
                        "  Return %2\n}\n";
     Compiled c(text);
     ASSERT_COMPILED(c);
-    EXPECT_NE(c.listing().find("deopt exit: guard \"LocalIsNull\""), std::string::npos)
+    EXPECT_NE(c.listing().find("deopt exit 0: guard \"LocalIsNull\""), std::string::npos)
         << c.listing();
 
     FakeFrame ff;
@@ -826,6 +828,66 @@ TEST(LirCodegen, DeoptExitReleasesAndRefcountOps)
     Py_DECREF(code);
 }
 
+TEST(LirCodegen, DeoptExitReadsRegistersAndSpillSlots)
+{
+    // Twenty values live at once: some stay in registers, the rest are spilled; the exit
+    // (through the table and the deopt entry) finds each where the allocator put it.
+    PyObject *code = Py_CompileString("x = 1\n", "<deopt>", Py_file_input);
+    ASSERT_NE(code, nullptr);
+    std::string text = "func spill {\nbb0:\n  %0 = Arg 0\n  %1 = Arg 1\n";
+    std::string values;
+    for (int k = 0; k < 20; k++) {
+        text += "  %" + std::to_string(k + 2) + " = Move " + std::to_string(1000 + 8 * k) + "\n";
+        values += (k ? ", %" : "%") + std::to_string(k + 2) + "@" + std::to_string(k) + " owned";
+    }
+    text += "  Deopt deopt(guard, 0, 20, \"Spilled\") [" + values + "]\n}\n";
+    Compiled c(text);
+    ASSERT_COMPILED(c);
+    EXPECT_NE(c.allocated().find(":s"), std::string::npos) << c.allocated();
+    FakeFrame ff;
+    memset(ff.bytes, 0, sizeof ff.bytes);
+    _PyInterpreterFrame *frame = ff.frame();
+    frame->f_code = (PyCodeObject *)code;
+    EXPECT_EQ(c.fn<CiJitBody>()(PyThreadState_Get(), frame), CI_JIT_DEOPT);
+    for (int k = 0; k < 20; k++) {
+        EXPECT_EQ(frame->localsplus[k], (PyObject *)(intptr_t)(1000 + 8 * k)) << k;
+    }
+    EXPECT_EQ(frame->stacktop, 20);
+    Py_DECREF(code);
+}
+
+TEST(LirCodegen, YieldExitIsInline)
+{
+    // A generator's yield leaves through its own inline exit, not the deopt entry: the
+    // value stack (a new reference for a borrowed value), stacktop, prev_instr and the
+    // "yield" counter.
+    PyObject *code = Py_CompileString("x = 1\ny = 2\n", "<yield>", Py_file_input);
+    ASSERT_NE(code, nullptr);
+    PyObject *value = PyLong_FromLong(424242);
+    std::string text = "func gen {\nbb0:\n  %0 = Arg 0\n  %1 = Arg 1\n"
+                       "  %2 = Move " + std::to_string((int64_t)value) + "\n"
+                       "  Deopt deopt(guard, 3, 2, \"Yield\") [%2@1, 0@0]\n}\n";
+    Compiled c(text);
+    ASSERT_COMPILED(c);
+    EXPECT_EQ(c.listing().find("deopt entry"), std::string::npos) << c.listing();
+    FakeFrame ff;
+    memset(ff.bytes, 0, sizeof ff.bytes);
+    _PyInterpreterFrame *frame = ff.frame();
+    frame->f_code = (PyCodeObject *)code;
+    unsigned long long yields = *ci_jit_deopt_counter(CI_JIT_DEOPT_YIELD);
+    Py_ssize_t refs = Py_REFCNT(value);
+    EXPECT_EQ(c.fn<CiJitBody>()(PyThreadState_Get(), frame), CI_JIT_DEOPT);
+    EXPECT_EQ(frame->localsplus[1], value);
+    EXPECT_EQ(frame->localsplus[0], nullptr);
+    EXPECT_EQ(frame->stacktop, 2);
+    EXPECT_EQ(frame->prev_instr, _PyCode_CODE((PyCodeObject *)code) + 3);
+    EXPECT_EQ(Py_REFCNT(value), refs + 1);
+    EXPECT_EQ(*ci_jit_deopt_counter(CI_JIT_DEOPT_YIELD), yields + 1);
+    Py_DECREF(value);
+    Py_DECREF(value);
+    Py_DECREF(code);
+}
+
 // -- The C builder API -------------------------------------------------------------------
 
 TEST(LirCodegen, BuiltThroughTheCApi)
@@ -880,6 +942,7 @@ TEST(LirCodegen, BuiltThroughTheCApi)
     EXPECT_EQ(fn(6), want);
     EXPECT_GT(code.code_size, 0u);
     ci_codegen_release(code.memory);
+    free(code.deopts);
     lir_func_free(f);
 }
 
@@ -1228,6 +1291,8 @@ TEST(LirCodegen, LoadAttrCachedOfASpilledObject)
             EXPECT_EQ(cache.way[0].kind, HIR_CACHE_SLOT);
         }
         ci_codegen_release(code.memory);
+        free(code.deopts);
+    free(code.deopts);
         lir_func_free(f);
     }
     Py_DECREF(a);
@@ -1260,6 +1325,8 @@ run_allocated(const std::string &text, PyObject *local0, PyObject *local1,
         *frame_out = ff->frame();
         r = reinterpret_cast<CiJitBody>(code.body)(PyThreadState_Get(), ff->frame());
         ci_codegen_release(code.memory);
+        free(code.deopts);
+    free(code.deopts);
     }
     lir_func_free(f);
     return r;

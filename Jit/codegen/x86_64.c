@@ -23,8 +23,7 @@
        [rbp - 8]                the body's second argument (the _PyInterpreterFrame)
        [rbp - 16]               its first argument (the PyThreadState)
        [rbp - 24 - 8*s]         spill slot s
-       below the slots          the callee-saved registers the allocator used, then
-                                the scratch slots of deopt exits that release values
+       below the slots          the callee-saved registers the allocator used
        rsp                      16-byte aligned, fixed for the whole body (no pushes),
                                 so every call site is aligned.
 
@@ -50,11 +49,9 @@ typedef struct CgCtx {
     int nsaved;
     int saved[5];
     int frame_size;
-    int scratch_base; /* first of the slots deopt exits use for their releases */
     LirInstr **stubs; /* instructions with a deopt exit, and their labels */
     int *stub_labels;
     int nstubs, stubs_cap;
-    int exit_tails[2 * CI_JIT_DEOPT_NUM_REASONS]; /* labels, -1 until a stub needs one */
     struct CgTail *tails; /* out-of-line parts of instructions, emitted after the body */
     int ntails, tails_cap;
     bool listing;   /* the assembly listing is asked for: comment it */
@@ -1354,69 +1351,26 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
 
 /* -- Deopt exits ------------------------------------------------------------------------
 
-   One out-of-line stub per deopt exit, reached with every register as it was at the
-   guard. It writes the exit's values into the interpreter frame, whose address the
-   prologue left at [rbp - 8]:
+   Deopt exits are data: the stub of exit k, out of line, is
 
-       r11 = frame
-       for each value:  r10 = value; if not owned, not NULL and not immortal:
-                        ++r10->ob_refcnt;
-                        frame->localsplus[slot] = r10
-       frame->stacktop = stacktop
-       release the exit's `release` values (Py_XDECREF, through scratch slots)
-       eax = bc_offset; jump to the function's exit tail for this counter and kind
+       push k; jmp deopt_entry
 
-   The exit tail, one per deopt counter and kind a function uses, finishes:
+   and the function's one deopt entry saves the general registers and hands them, with
+   rbp and the interpreter frame (which the prologue left at [rbp - 8]), to
+   ci_jit_deopt_exit (runtime.c):
 
-       r11 = frame
-       frame->prev_instr = _PyCode_CODE(frame->f_code) + eax
-       ++the counter; rax = CI_JIT_DEOPT or CI_JIT_DEOPT_ERROR; jump to the epilogue
+       push r15 ... push rax               regs[r] = register r at the exit
+       rdi = the function's CiJitDeoptTable; esi = k (pushed by the stub)
+       rdx = rsp; rcx = rbp; r8 = [rbp - 8]
+       call ci_jit_deopt_exit              writes the frame, releases, counts
+       add rsp, 8 * 18; jmp epilogue       rax = CI_JIT_DEOPT or CI_JIT_DEOPT_ERROR
 
-   The values are read from their allocated locations directly (registers or spill
-   slots), so the stub needs no register beyond r10/r11 and rax until the releases,
-   which come last, and the common epilogue restores the callee-saved registers as a
-   normal return does. */
-
-/* Jumps to SKIP when the object in REG is immortal (see lower.c): its count is never
-   written. */
-static void
-cg_skip_immortal(CgCtx *c, int reg, int skip)
-{
-#ifdef Py_IMMORTAL_INSTANCES
-    cg_emit2(c, CI_ASM_test, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 4),
-             ci_asm_imm(0x80000000LL));
-    ci_asm_jcc(c->a, CI_CC_NE, skip);
-#else
-    (void)c;
-    (void)reg;
-    (void)skip;
-#endif
-}
-
-/* Decrefs the references the exit releases. They are first copied to the exit's scratch
-   slots, as _Py_Dealloc may clobber the registers holding the next ones. */
-static void
-cg_stub_releases(CgCtx *c, const LirDeopt *d)
-{
-    for (int k = 0; k < d->nrelease; k++) {
-        int r = cg_gp_in(c, &d->release[k], CG_R10);
-        cg_emit2(c, CI_ASM_mov, cg_loc(lir_loc_stack(c->scratch_base + k), 8),
-                 ci_asm_reg(r, 8));
-    }
-    for (int k = 0; k < d->nrelease; k++) {
-        int skip = ci_asm_new_label(c->a);
-        cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8),
-                 cg_loc(lir_loc_stack(c->scratch_base + k), 8));
-        cg_emit2(c, CI_ASM_test, ci_asm_reg(LIR_RDI, 8), ci_asm_reg(LIR_RDI, 8));
-        ci_asm_jcc(c->a, CI_CC_E, skip);
-        cg_skip_immortal(c, LIR_RDI, skip);
-        cg_emit2(c, CI_ASM_sub, ci_asm_mem(LIR_RDI, -1, 1, offsetof(PyObject, ob_refcnt), 8),
-                 ci_asm_imm(1));
-        ci_asm_jcc(c->a, CI_CC_NE, skip);
-        cg_call_abs(c, (int64_t)(intptr_t)&_Py_Dealloc);
-        ci_asm_bind(c->a, skip);
-    }
-}
+   The table says where each value of the exit is (a register, a spill slot or an
+   immediate) and whether compiled code owned it. Exits were a third of all machine
+   code when each stub stored its values itself; now a stub is 7 to 10 bytes. The body
+   keeps rsp 16-byte aligned, so after the stub's push and the entry's 16 the entry
+   realigns with one more slot before the call; the common epilogue restores the
+   callee-saved registers from their save slots as a normal return does. */
 
 /* Which of the runtime's deopt counters an exit increments. */
 static int
@@ -1437,74 +1391,154 @@ cg_stub_counter(const LirDeopt *d)
     return CI_JIT_DEOPT_GUARD;
 }
 
+/* Where the deopt exit finds operand O: a register, a spill slot or an immediate. */
 static void
-cg_stub(CgCtx *c, LirInstr *i, int label)
+cg_deopt_value(CiJitDeoptValue *out, const LirOperand *o, int32_t slot, bool owned)
 {
-    const LirDeopt *d = i->deopt;
-    ci_asm_bind(c->a, label);
-    if (c->listing) {
-        char note[160];
-        snprintf(note, sizeof note, "deopt exit: %s \"%s\" bc_offset=%d stacktop=%d",
-                 d->kind == LIR_DEOPT_ERROR ? "error" : "guard", d->reason, d->bc_offset,
-                 d->stacktop);
-        ci_asm_comment(c->a, note);
+    out->slot = slot;
+    out->owned = owned;
+    if (o->kind == LIR_OPND_IMM) {
+        out->where = CI_JIT_DEOPT_IMM;
+        out->where_value = o->imm;
+        /* NULL, or an address below 2 GiB: never a reference to count (only static,
+           immortal objects live there) */
+        out->owned |= slot >= 0 && cg_fits32(o->imm);
+    }
+    else if (o->loc.kind == LIR_LOC_REG) {
+        out->where = CI_JIT_DEOPT_IN_REG;
+        out->where_value = o->loc.index;
+    }
+    else {
+        out->where = CI_JIT_DEOPT_IN_SLOT;
+        out->where_value = cg_slot_disp(o->loc.index);
+    }
+}
+
+/* The table of the function's exits (c->stubs, in order), or NULL without memory. */
+static CiJitDeoptTable *
+cg_deopt_table(CgCtx *c)
+{
+    size_t nvalues = 0;
+    for (int k = 0; k < c->nstubs; k++) {
+        nvalues += (size_t)c->stubs[k]->deopt->nvalues + (size_t)c->stubs[k]->deopt->nrelease;
+    }
+    CiJitDeoptTable *t = malloc(sizeof(CiJitDeoptTable) +
+                                sizeof(CiJitDeoptExit) * (size_t)c->nstubs +
+                                sizeof(CiJitDeoptValue) * nvalues);
+    if (t == NULL) {
+        return NULL;
+    }
+    t->nexits = (uint32_t)c->nstubs;
+    t->exits = (CiJitDeoptExit *)(t + 1);
+    t->values = (CiJitDeoptValue *)(t->exits + c->nstubs);
+    uint32_t next = 0;
+    for (int k = 0; k < c->nstubs; k++) {
+        const LirDeopt *d = c->stubs[k]->deopt;
+        t->exits[k] = (CiJitDeoptExit){d->bc_offset, d->stacktop, (uint16_t)cg_stub_counter(d),
+                                       d->kind == LIR_DEOPT_ERROR, next, (uint32_t)d->nvalues,
+                                       (uint32_t)d->nrelease};
+        for (int j = 0; j < d->nvalues; j++) {
+            cg_deopt_value(&t->values[next++], &d->values[j].value, d->values[j].slot,
+                           d->values[j].owned);
+        }
+        for (int j = 0; j < d->nrelease; j++) {
+            cg_deopt_value(&t->values[next++], &d->release[j], -1, true);
+        }
+    }
+    return t;
+}
+
+/* A yield's exit (a generator suspending at YIELD_VALUE, on every resumption of a
+   loop over it) with nothing to release, inline: the frame's value stack, stacktop,
+   prev_instr and the counter, without the deopt entry's register save and call. */
+static bool
+cg_yield_exit(CgCtx *c, const LirDeopt *d)
+{
+    if (strcmp(d->reason, "Yield") != 0 || d->nrelease != 0) {
+        return false;
     }
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
              ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
     for (int k = 0; k < d->nvalues; k++) {
         const LirDeoptValue *v = &d->values[k];
-        int32_t disp = (int32_t)(offsetof(_PyInterpreterFrame, localsplus) +
-                                 sizeof(PyObject *) * (size_t)v->slot);
+        CiAsmOperand dst = ci_asm_mem(CG_R11, -1, 1,
+                                      (int32_t)(offsetof(_PyInterpreterFrame, localsplus) +
+                                                sizeof(PyObject *) * (size_t)v->slot), 8);
         if (v->value.kind == LIR_OPND_IMM && cg_fits32(v->value.imm)) {
-            cg_emit2(c, CI_ASM_mov, ci_asm_mem(CG_R11, -1, 1, disp, 8),
-                     ci_asm_imm(v->value.imm));
+            cg_emit2(c, CI_ASM_mov, dst, ci_asm_imm(v->value.imm));
             continue;
         }
         int r = cg_gp_in(c, &v->value, CG_R10);
-        if (!v->owned && (v->value.kind == LIR_OPND_VREG || v->value.imm != 0)) {
+        if (!v->owned) {
             int skip = ci_asm_new_label(c->a);
             cg_emit2(c, CI_ASM_test, ci_asm_reg(r, 8), ci_asm_reg(r, 8));
             ci_asm_jcc(c->a, CI_CC_E, skip);
-            cg_skip_immortal(c, r, skip);
-            cg_emit2(c, CI_ASM_add, ci_asm_mem(r, -1, 1, offsetof(PyObject, ob_refcnt), 8),
-                     ci_asm_imm(1));
+            cg_incref_reg(c, r);
             ci_asm_bind(c->a, skip);
         }
-        cg_emit2(c, CI_ASM_mov, ci_asm_mem(CG_R11, -1, 1, disp, 8), ci_asm_reg(r, 8));
+        cg_emit2(c, CI_ASM_mov, dst, ci_asm_reg(r, 8));
     }
     cg_emit2(c, CI_ASM_mov,
              ci_asm_mem(CG_R11, -1, 1, offsetof(_PyInterpreterFrame, stacktop), 4),
              ci_asm_imm(d->stacktop));
-    cg_stub_releases(c, d);
-    /* sign-extended: a guard before the first instruction leaves offset -1 */
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8), ci_asm_imm(d->bc_offset));
-    int tail = cg_stub_counter(d) * 2 + (d->kind == LIR_DEOPT_ERROR);
-    if (c->exit_tails[tail] < 0) {
-        c->exit_tails[tail] = ci_asm_new_label(c->a);
-    }
-    cg_emit1(c, CI_ASM_jmp, ci_asm_label(c->exit_tails[tail]));
-}
-
-/* The exit tail TAIL (counter * 2 + is_error), entered with eax = the bytecode offset. */
-static void
-cg_exit_tail(CgCtx *c, int tail)
-{
-    ci_asm_bind(c->a, c->exit_tails[tail]);
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
-             ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8),
              ci_asm_mem(CG_R11, -1, 1, offsetof(_PyInterpreterFrame, f_code), 8));
     cg_emit2(c, CI_ASM_lea, ci_asm_reg(CG_R10, 8),
-             ci_asm_mem(CG_R10, LIR_RAX, (int)sizeof(_Py_CODEUNIT),
-                        (int32_t)offsetof(PyCodeObject, co_code_adaptive), 8));
+             ci_asm_mem(CG_R10, -1, 1,
+                        (int32_t)(offsetof(PyCodeObject, co_code_adaptive) +
+                                  sizeof(_Py_CODEUNIT) * (size_t)d->bc_offset), 8));
     cg_emit2(c, CI_ASM_mov,
              ci_asm_mem(CG_R11, -1, 1, offsetof(_PyInterpreterFrame, prev_instr), 8),
              ci_asm_reg(CG_R10, 8));
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 8),
-             ci_asm_imm((int64_t)(intptr_t)ci_jit_deopt_counter(tail / 2)));
-    cg_emit2(c, CI_ASM_add, ci_asm_mem(LIR_RAX, -1, 1, 0, 8), ci_asm_imm(1));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8),
+             ci_asm_imm((int64_t)(intptr_t)ci_jit_deopt_counter(CI_JIT_DEOPT_YIELD)));
+    cg_emit2(c, CI_ASM_add, ci_asm_mem(CG_R10, -1, 1, 0, 8), ci_asm_imm(1));
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RAX, 4),
-             ci_asm_imm((int64_t)(intptr_t)(tail % 2 ? CI_JIT_DEOPT_ERROR : CI_JIT_DEOPT)));
+             ci_asm_imm((int64_t)(intptr_t)CI_JIT_DEOPT));
+    cg_emit1(c, CI_ASM_jmp, ci_asm_label(c->epilogue));
+    return true;
+}
+
+/* Stub K, bound at its label: the exit's index to the deopt entry, or a yield's exit.
+   Whether it jumps to the entry. */
+static bool
+cg_stub(CgCtx *c, int k, int entry)
+{
+    const LirDeopt *d = c->stubs[k]->deopt;
+    ci_asm_bind(c->a, c->stub_labels[k]);
+    if (c->listing) {
+        char note[160];
+        snprintf(note, sizeof note, "deopt exit %d: %s \"%s\" bc_offset=%d stacktop=%d", k,
+                 d->kind == LIR_DEOPT_ERROR ? "error" : "guard", d->reason, d->bc_offset,
+                 d->stacktop);
+        ci_asm_comment(c->a, note);
+    }
+    if (cg_yield_exit(c, d)) {
+        return false;
+    }
+    cg_emit1(c, CI_ASM_push, ci_asm_imm(k));
+    cg_emit1(c, CI_ASM_jmp, ci_asm_label(entry));
+    return true;
+}
+
+static void
+cg_deopt_entry(CgCtx *c, int entry, const CiJitDeoptTable *table)
+{
+    ci_asm_bind(c->a, entry);
+    if (c->listing) {
+        ci_asm_comment(c->a, "deopt entry");
+    }
+    for (int r = 15; r >= 0; r--) {
+        cg_emit1(c, CI_ASM_push, ci_asm_reg(r, 8));
+    }
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8), ci_asm_imm((int64_t)(intptr_t)table));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RSI, 4), ci_asm_mem(LIR_RSP, -1, 1, 16 * 8, 4));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDX, 8), ci_asm_reg(LIR_RSP, 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RCX, 8), ci_asm_reg(LIR_RBP, 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_R8, 8), ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
+    cg_emit2(c, CI_ASM_sub, ci_asm_reg(LIR_RSP, 8), ci_asm_imm(8));
+    cg_call_abs(c, (int64_t)(intptr_t)&ci_jit_deopt_exit);
+    cg_emit2(c, CI_ASM_add, ci_asm_reg(LIR_RSP, 8), ci_asm_imm(18 * 8));
     cg_emit1(c, CI_ASM_jmp, ci_asm_label(c->epilogue));
 }
 
@@ -1519,16 +1553,7 @@ cg_prologue(CgCtx *c)
             c->saved[c->nsaved++] = cg_callee_saved[k];
         }
     }
-    int nscratch = 0;
-    for (int k = 0; k < f->nblocks; k++) {
-        for (LirInstr *i = f->blocks[k]->first; i != NULL; i = i->next) {
-            if (i->deopt != NULL && i->deopt->nrelease > nscratch) {
-                nscratch = i->deopt->nrelease;
-            }
-        }
-    }
-    c->scratch_base = f->nspill_slots + c->nsaved;
-    int bytes = 16 + 8 * (f->nspill_slots + c->nsaved + nscratch);
+    int bytes = 16 + 8 * (f->nspill_slots + c->nsaved);
     c->frame_size = (bytes + 15) & ~15;
     if (c->listing) {
         ci_asm_comment(c->a, "prologue");
@@ -1583,9 +1608,6 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
         c.labels[k] = ci_asm_new_label(c.a);
     }
     c.epilogue = ci_asm_new_label(c.a);
-    for (int k = 0; k < 2 * CI_JIT_DEOPT_NUM_REASONS; k++) {
-        c.exit_tails[k] = -1;
-    }
     cg_prologue(&c);
     LirBlock **layout = malloc(sizeof(LirBlock *) * (f->nblocks + 1));
     int nlayout = cg_layout(f, layout);
@@ -1615,12 +1637,21 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
     for (int k = 0; k < c.ntails && c.why == NULL; k++) {
         cg_tail(&c, &c.tails[k]);
     }
-    for (int k = 0; k < c.nstubs && c.why == NULL; k++) {
-        cg_stub(&c, c.stubs[k], c.stub_labels[k]);
-    }
-    for (int k = 0; k < 2 * CI_JIT_DEOPT_NUM_REASONS; k++) {
-        if (c.exit_tails[k] >= 0) {
-            cg_exit_tail(&c, k);
+    CiJitDeoptTable *deopts = NULL;
+    if (c.why == NULL && c.nstubs > 0) {
+        deopts = cg_deopt_table(&c);
+        if (deopts == NULL) {
+            c.why = "out of memory";
+        }
+        else {
+            int entry = ci_asm_new_label(c.a);
+            bool used = false;
+            for (int k = 0; k < c.nstubs; k++) {
+                used |= cg_stub(&c, k, entry);
+            }
+            if (used) {
+                cg_deopt_entry(&c, entry, deopts);
+            }
         }
     }
     void *fn = NULL;
@@ -1645,9 +1676,11 @@ ci_codegen_x86_64(LirFunc *f, CiJitCode *code, char **dump, const char **why)
     free(c.stub_labels);
     free(c.tails);
     if (c.why != NULL) {
+        free(deopts);
         *why = c.why;
         return -1;
     }
+    code->deopts = deopts;
     code->body = (CiJitBody)fn;
     code->code_size = size;
     code->memory = fn;
