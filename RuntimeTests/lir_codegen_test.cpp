@@ -696,8 +696,15 @@ TEST(LirCodegen, SpilledValuesAsAddressesAndShiftCounts)
 namespace {
 
 struct FakeFrame {
-    alignas(16) unsigned char bytes[sizeof(_PyInterpreterFrame) + 16 * sizeof(PyObject *)];
+    alignas(16) unsigned char bytes[sizeof(_PyInterpreterFrame) + 32 * sizeof(PyObject *)];
     _PyInterpreterFrame *frame() { return reinterpret_cast<_PyInterpreterFrame *>(bytes); }
+    // All zero but the code object, as a deopt exit needs it (for prev_instr).
+    _PyInterpreterFrame *reset(PyObject *code)
+    {
+        memset(bytes, 0, sizeof bytes);
+        frame()->f_code = reinterpret_cast<PyCodeObject *>(code);
+        return frame();
+    }
 };
 
 }  // namespace
@@ -727,9 +734,7 @@ TEST(LirCodegen, DeoptExitWritesTheFrame)
         << c.listing();
 
     FakeFrame ff;
-    memset(ff.bytes, 0, sizeof ff.bytes);
-    _PyInterpreterFrame *frame = ff.frame();
-    frame->f_code = (PyCodeObject *)code;
+    _PyInterpreterFrame *frame = ff.reset(code);
     auto body = c.fn<CiJitBody>();
     Py_ssize_t kept_refs = Py_REFCNT(kept), given_refs = Py_REFCNT(given);
 
@@ -744,8 +749,7 @@ TEST(LirCodegen, DeoptExitWritesTheFrame)
     EXPECT_EQ(Py_REFCNT(given), given_refs);
 
     // With the local set, the guard holds and the body returns it.
-    memset(ff.bytes, 0, sizeof ff.bytes);
-    frame->f_code = (PyCodeObject *)code;
+    ff.reset(code);
     frame->localsplus[0] = given;
     EXPECT_EQ(body(PyThreadState_Get(), frame), given);
     EXPECT_EQ(frame->stacktop, 0);
@@ -758,8 +762,7 @@ TEST(LirCodegen, DeoptExitWritesTheFrame)
     Compiled first("func first {\nbb0:\n  %0 = Arg 0\n  %1 = Arg 1\n"
                    "  Deopt deopt(guard, -1, 0, \"Entry\") []\n}\n");
     ASSERT_COMPILED(first);
-    memset(ff.bytes, 0, sizeof ff.bytes);
-    frame->f_code = (PyCodeObject *)code;
+    ff.reset(code);
     EXPECT_EQ(first.fn<CiJitBody>()(PyThreadState_Get(), frame), CI_JIT_DEOPT);
     EXPECT_EQ(frame->prev_instr, _PyCode_CODE((PyCodeObject *)code) - 1);
     Py_DECREF(code);
@@ -779,9 +782,7 @@ TEST(LirCodegen, ErrorDeoptAfterACall)
                "  Return %3\n}\n");
     ASSERT_COMPILED(c);
     FakeFrame ff;
-    memset(ff.bytes, 0, sizeof ff.bytes);
-    _PyInterpreterFrame *frame = ff.frame();
-    frame->f_code = (PyCodeObject *)code;
+    _PyInterpreterFrame *frame = ff.reset(code);
     PyObject *r = c.fn<CiJitBody>()(PyThreadState_Get(), frame);
     EXPECT_EQ(r, CI_JIT_DEOPT_ERROR);
     EXPECT_EQ(frame->localsplus[0], (PyObject *)frame->f_code);
@@ -815,9 +816,7 @@ TEST(LirCodegen, DeoptExitReleasesAndRefcountOps)
     Py_INCREF(kept); // the exit releases one reference
     Py_ssize_t kept_refs = Py_REFCNT(kept);
     FakeFrame ff;
-    memset(ff.bytes, 0, sizeof ff.bytes);
-    _PyInterpreterFrame *frame = ff.frame();
-    frame->f_code = (PyCodeObject *)code;
+    _PyInterpreterFrame *frame = ff.reset(code);
     EXPECT_EQ(c.fn<CiJitBody>()(PyThreadState_Get(), frame), CI_JIT_DEOPT);
     EXPECT_EQ(frame->localsplus[0], stored);
     EXPECT_EQ(Py_REFCNT(kept), kept_refs - 1);
@@ -845,9 +844,7 @@ TEST(LirCodegen, DeoptExitReadsRegistersAndSpillSlots)
     ASSERT_COMPILED(c);
     EXPECT_NE(c.allocated().find(":s"), std::string::npos) << c.allocated();
     FakeFrame ff;
-    memset(ff.bytes, 0, sizeof ff.bytes);
-    _PyInterpreterFrame *frame = ff.frame();
-    frame->f_code = (PyCodeObject *)code;
+    _PyInterpreterFrame *frame = ff.reset(code);
     EXPECT_EQ(c.fn<CiJitBody>()(PyThreadState_Get(), frame), CI_JIT_DEOPT);
     for (int k = 0; k < 20; k++) {
         EXPECT_EQ(frame->localsplus[k], (PyObject *)(intptr_t)(1000 + 8 * k)) << k;
@@ -871,9 +868,7 @@ TEST(LirCodegen, YieldExitIsInline)
     ASSERT_COMPILED(c);
     EXPECT_EQ(c.listing().find("deopt entry"), std::string::npos) << c.listing();
     FakeFrame ff;
-    memset(ff.bytes, 0, sizeof ff.bytes);
-    _PyInterpreterFrame *frame = ff.frame();
-    frame->f_code = (PyCodeObject *)code;
+    _PyInterpreterFrame *frame = ff.reset(code);
     unsigned long long yields = *ci_jit_deopt_counter(CI_JIT_DEOPT_YIELD);
     Py_ssize_t refs = Py_REFCNT(value);
     EXPECT_EQ(c.fn<CiJitBody>()(PyThreadState_Get(), frame), CI_JIT_DEOPT);
