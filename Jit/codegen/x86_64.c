@@ -1367,7 +1367,7 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
 
    The table says where each value of the exit is (a register, a spill slot or an
    immediate) and whether compiled code owned it. Exits were a third of all machine
-   code when each stub stored its values itself; now a stub is 7 to 10 bytes. The body
+   code when each stub stored its values itself; now a stub is 4 to 10 bytes. The body
    keeps rsp 16-byte aligned, so after the stub's push and the entry's 16 the entry
    realigns with one more slot before the call; the common epilogue restores the
    callee-saved registers from their save slots as a normal return does. */
@@ -1454,7 +1454,7 @@ cg_deopt_table(CgCtx *c)
 static bool
 cg_yield_exit(CgCtx *c, const LirDeopt *d)
 {
-    if (strcmp(d->reason, "Yield") != 0 || d->nrelease != 0) {
+    if (cg_stub_counter(d) != CI_JIT_DEOPT_YIELD || d->nrelease != 0) {
         return false;
     }
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
