@@ -1,6 +1,8 @@
 /* Simplify: local rewrites decided by types, to a fixed point. Constant comparisons and
    truth tests fold to constants, branches on constants become jumps (their dead arm is
-   dropped), and guards and unbound-local checks whose input already satisfies them go. */
+   dropped), guards and unbound-local checks whose input already satisfies them go, and
+   a tuple built only to be unpacked (`a, b, c, d = b, c, d, a`) is never built, nor
+   a constant tuple unpacked. */
 
 #include "Jit/hir/passes.h"
 
@@ -41,6 +43,45 @@ simp_truth(HirType t)
         return 0;
     }
     return -1;
+}
+
+/* Is V an input or a frame-state value of any instruction of FUNC? */
+static bool
+simp_used(HirFunc *func, HirInstr *v)
+{
+    for (HirBlock *b = func->blocks; b; b = b->next_in_func) {
+        for (HirInstr *i = b->first; i; i = i->next) {
+            for (int k = 0; k < i->nin; k++) {
+                if (i->in[k] == v) {
+                    return true;
+                }
+            }
+            for (int k = 0; i->fs && k < i->fs->nstack; k++) {
+                if (i->fs->stack[k] == v) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+/* Is I an UnpackSequence<n> of a BuildTuple of n values, or of a constant tuple of n
+   items? Then its TupleItem<k>s are the k-th values (constants), and once they are gone
+   it goes, with a built tuple unless something else uses it: neither can fail then,
+   nor run code. */
+static bool
+simp_unpacks_known_tuple(HirInstr *i)
+{
+    if (i->op != HIR_UnpackSequence) {
+        return false;
+    }
+    HirInstr *t = i->in[0];
+    if (t->op == HIR_BuildTuple) {
+        return t->nin == i->index;
+    }
+    PyObject *o = t->type.spec == HS_OBJECT ? t->type.value.obj : NULL;
+    return o != NULL && PyTuple_CheckExact(o) && PyTuple_GET_SIZE(o) == i->index;
 }
 
 /* Rewrites instruction i if its types decide it; returns true on a change. */
@@ -94,6 +135,28 @@ simp_instr(HirFunc *func, HirInstr *i)
             repl = simp_const_before(i, hir_type_of_int(HT_CBool, value));
         }
         break;
+    }
+    case HIR_TupleItem: {
+        HirInstr *t = i->in[0]->in[0];
+        if (!simp_unpacks_known_tuple(i->in[0])) {
+            break;
+        }
+        repl = t->op == HIR_BuildTuple
+                   ? t->in[i->index]
+                   : simp_const_before(i, hir_type_of_object(
+                                              PyTuple_GET_ITEM(t->type.value.obj, i->index)));
+        break;
+    }
+    case HIR_UnpackSequence: {
+        HirInstr *t = i->in[0];
+        if (!simp_unpacks_known_tuple(i) || simp_used(func, i)) {
+            return false;
+        }
+        hir_instr_remove(i);
+        if (t->op == HIR_BuildTuple && !simp_used(func, t)) {
+            hir_instr_remove(t);
+        }
+        return true;
     }
     case HIR_IsTruthy: {
         int value = simp_truth(i->in[0]->type);

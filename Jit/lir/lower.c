@@ -53,7 +53,7 @@ typedef struct LwCtx {
     HirFunc *hir;
     LirFunc *f;
     LirOperand *val;    /* by HIR instruction id */
-    int *second;        /* by HIR id: LoadMethod's second result */
+    int *second;        /* by HIR id: a PAIR's second result; UnpackSequence's items */
     LirBlock **start;   /* by HIR block id */
     LirBlock **end;
     LirBlock *cur;
@@ -836,6 +836,76 @@ lw_binary_subscr(LwCtx *c, HirInstr *i)
     lw_join(c, i, from, in, 2);
 }
 
+/* Do UNPACK's items get read before anything can change the sequence it unpacks? Its
+   TupleItems follow it in its block (the builder emits them there and no pass moves
+   them); between them may come only increfs and decrefs of its input, which is the
+   sequence itself on the inline paths and keeps a reference there. A list's items are
+   then read in place, as the interpreter's UNPACK_SEQUENCE_LIST does; otherwise a list
+   is copied into a tuple first. */
+static bool
+lw_items_read_at_once(HirInstr *unpack)
+{
+    bool quiet = true;
+    for (HirInstr *j = unpack->next; j != NULL; j = j->next) {
+        bool mine = j->op == HIR_TupleItem && j->in[0] == unpack;
+        if (mine && !quiet) {
+            return false;
+        }
+        quiet = quiet && (mine || j->op == HIR_Incref
+                          || (j->op == HIR_Decref && j->in[0] == unpack->in[0]));
+    }
+    return true;
+}
+
+/* UnpackSequence<n>: an exact tuple, or (lw_items_read_at_once) an exact list, of n
+   items is unpacked inline: the sequence, with a new reference, is the value, and its
+   items array (c->second) is what the TupleItems load from. Anything else goes through
+   Ci_JitRt_Unpack, which makes a tuple of the items or raises the interpreter's
+   errors. */
+static void
+lw_unpack_sequence(LwCtx *c, HirInstr *i)
+{
+    LirBlock *slow = lw_new_block(c), *join = lw_new_block(c);
+    slow->cold = true;
+    LirBlock *from[3];
+    int obj[3], items[3], n = 0;
+    int seq = lw_reg(c, i->in[0]);
+    int tp = lw_type_of(c, seq);
+    if (lw_items_read_at_once(i)) {
+        LirBlock *tuple = lw_new_block(c);
+        lw_branch_unless_type(c, tp, &PyList_Type, tuple);
+        int size = lw_def(c, LIR_Load64, 1, lw_mem(seq, (int32_t)offsetof(PyVarObject, ob_size)),
+                      lir_imm(0));
+        lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, size, lir_imm(i->index), slow);
+        items[n] = lw_def(c, LIR_Load64, 1,
+                          lw_mem(seq, (int32_t)offsetof(PyListObject, ob_item)), lir_imm(0));
+        lw_incref(c, seq);
+        obj[n] = seq;
+        from[n++] = c->cur;
+        c->cur = tuple;
+    }
+    lw_branch_unless_type(c, tp, &PyTuple_Type, slow);
+    int size = lw_def(c, LIR_Load64, 1, lw_mem(seq, (int32_t)offsetof(PyVarObject, ob_size)),
+                  lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, size, lir_imm(i->index), slow);
+    items[n] = lw_def(c, LIR_Lea, 1, lw_mem(seq, (int32_t)offsetof(PyTupleObject, ob_item)),
+                      lir_imm(0));
+    lw_incref(c, seq);
+    obj[n] = seq;
+    from[n++] = c->cur;
+    c->cur = slow;
+    obj[n] = lw_checked(c, LW_CALL(c, Ci_JitRt_Unpack, NULL, lir_vreg(seq), lir_imm(i->index)));
+    items[n] = lw_def(c, LIR_Lea, 1,
+                      lw_mem(obj[n], (int32_t)offsetof(PyTupleObject, ob_item)), lir_imm(0));
+    from[n++] = c->cur;
+    for (int k = 0; k < n; k++) {
+        lw_tag(c, lir_branch(c->f, from[k], join));
+    }
+    c->cur = join;
+    lw_set(c, i, lw_phi(c, join, n, obj, from));
+    c->second[i->id] = lw_phi(c, join, n, items, from);
+}
+
 static void
 lw_instr(LwCtx *c, HirInstr *i)
 {
@@ -1175,14 +1245,15 @@ lw_instr(LwCtx *c, HirInstr *i)
                                   lw_val(c, in[1])));
         break;
     case HIR_UnpackSequence:
-        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_Unpack, NULL, lw_val(c, in[0]),
-                                           lir_imm(i->index))));
+        lw_unpack_sequence(c, i);
         break;
     case HIR_TupleItem:
+        if (in[0]->op != HIR_UnpackSequence) {
+            c->why = "LIR lowering: TupleItem of something other than UnpackSequence";
+            break;
+        }
         r = lw_def(c, LIR_Load64, 1,
-                   lw_mem(lw_reg(c, in[0]),
-                          (int32_t)(offsetof(PyTupleObject, ob_item) +
-                                    sizeof(PyObject *) * (size_t)i->index)),
+                   lw_mem(c->second[in[0]->id], (int32_t)(sizeof(PyObject *) * (size_t)i->index)),
                    lir_imm(0));
         lw_incref(c, r);
         lw_set(c, i, r);

@@ -250,6 +250,21 @@ def swap_locals(a, b):
     return a, b
 
 
+def rotate(a, b, c, d):
+    a, b, c, d = b, c, d, a     # a tuple built to be unpacked: never built
+    return a, b, c, d
+
+
+def unpack_constant():
+    x, y, z = 1, "two", None    # a constant tuple unpacked: its items
+    return z, y, x
+
+
+def unpack_fresh_list(n):
+    a, b, c = [str(n), str(n + 1), str(n + 2)]   # the list goes, its items stay
+    return a + b + c
+
+
 def attributes(obj):
     obj.y = obj.x + 1
     return obj.y, obj.method(2), getattr(obj, "x")
@@ -725,7 +740,27 @@ class BehaviourTests(JitTestCase):
         self.assert_same(unpack, (1, 2))
         self.assert_same(unpack, (1, 2, 3, 4))
         self.assert_same(unpack, 5)
+        self.assert_same(unpack, [1, 2])
+        self.assert_same(unpack, [1, 2, 3, 4])
+        self.assert_same(unpack, type("L", (list,), {})([1, 2, 3]))
+        self.assert_same(unpack, type("T", (tuple,), {})((1, 2, 3)))
         self.assert_same(swap_locals, 1, "b")
+        self.assert_same(rotate, 1, "b", None, [4])
+        self.assert_same(unpack_constant)
+        for n in (1, 10**30):
+            self.assert_same(unpack_fresh_list, n)
+
+    def test_unpacking_keeps_reference_counts(self):
+        items = [object(), object(), object()]
+        counts = [sys.getrefcount(o) for o in items]
+        self.compile(unpack)
+        self.compile(rotate)
+        for _ in range(100):
+            unpack(items)
+            unpack(tuple(items))
+            unpack(type("L", (list,), {})(items))
+            rotate(*items, None)
+        self.assertEqual([sys.getrefcount(o) for o in items], counts)
 
     def test_attributes_and_methods(self):
         self.assert_same(attributes, Thing(3))
@@ -1533,6 +1568,7 @@ class RuntimeTests(JitTestCase):
     @unittest.skipUnless(hasattr(sys, "gettotalrefcount"), "needs a --with-pydebug build")
     def test_no_reference_leaks(self):
         funcs = [(sum_range, (50,)), (containers, (1, 2)), (unpack, ((1, 2, 3),)),
+                 (unpack, ([1, 2, 3],)), (unpack_fresh_list, (7,)), (rotate, (1, 2, 3, 4)),
                  (try_except, (0,)), (unbound_local, (False,)), (calls_keywords, (1,)),
                  (attributes, (Thing(2),)), (type_change_mid_loop, ([1, 2.5],))]
         for f, args in funcs:
