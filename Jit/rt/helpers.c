@@ -1032,7 +1032,9 @@ rt_call_c_function(PyThreadState *tstate, PyObject *callable, PyObject **args,
         *res = _PyCFunction_TrampolineCall(def->ml_meth, self, npos ? args[0] : NULL);
     }
     _Py_LeaveRecursiveCallTstate(tstate);
-    *res = _Py_CheckFunctionResult(tstate, callable, *res, NULL);
+    if ((*res == NULL) == (tstate->curexc_type == NULL)) {   /* the rare bad result */
+        *res = _Py_CheckFunctionResult(tstate, callable, *res, NULL);
+    }
     return true;
 }
 
