@@ -76,10 +76,12 @@ rc_kind_of(HirInstr *root)
     return RC_OWNED;
 }
 
+/* V's root slot, or -1 when V has no counted root. The increfs and decrefs this pass
+   inserts came after the numbering and have none. */
 static int
 rc_slot(Rc *rc, HirInstr *v)
 {
-    return rc->slot[v->id];
+    return v->id < rc->nvalues ? rc->slot[v->id] : -1;
 }
 
 static void
@@ -260,6 +262,9 @@ rc_promote_locals(Rc *rc, HirBlock **rpo, int nblocks)
         memcpy(live, rc->live_out + (size_t)b * (size_t)rc->words,
                sizeof(uint64_t) * (size_t)rc->words);
         for (HirInstr *i = rpo[b]->last; i; i = i->prev) {
+            if (i->id >= rc->nvalues) {
+                continue;   /* an Incref inserted below, after a root earlier in b */
+            }
             if (hir_op_has(i->op, HF_WLOCAL)) {
                 for (int r = 0; r < rc->nroots; r++) {
                     if (rc->kind[r] == RC_LOCAL && bs_has(live, r)
