@@ -736,6 +736,23 @@ cg_new_tail(CgCtx *c, CgTailKind kind, LirInstr *i)
     return t;
 }
 
+/* Debug builds (Py_REF_DEBUG) count every reference in _Py_RefTotal, which
+   sys.gettotalrefcount() reads, as Py_INCREF and Py_DECREF do: OP (add or sub) 1 there,
+   through a register other than REG, saved around it. Nothing in release builds. */
+static void
+cg_ref_total(CgCtx *c, int op, int reg)
+{
+#ifdef Py_REF_DEBUG
+    int tmp = reg == LIR_RAX ? LIR_RCX : LIR_RAX;
+    cg_emit1(c, CI_ASM_push, ci_asm_reg(tmp, 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(tmp, 8), ci_asm_imm((int64_t)(intptr_t)&_Py_RefTotal));
+    cg_emit2(c, op, ci_asm_mem(tmp, -1, 1, 0, 8), ci_asm_imm(1));
+    cg_emit1(c, CI_ASM_pop, ci_asm_reg(tmp, 8));
+#else
+    (void)c, (void)op, (void)reg;
+#endif
+}
+
 /* Py_INCREF of the object in REG. With immortal instances (Py_IMMORTAL_INSTANCES), an
    object whose 32-bit count has its sign bit set is immortal and must not be written
    (that is what keeps a pre-fork heap's pages shared). */
@@ -748,6 +765,7 @@ cg_incref_reg(CgCtx *c, int reg)
              ci_asm_imm(0));
     ci_asm_jcc(c->a, CI_CC_L, skip);
 #endif
+    cg_ref_total(c, CI_ASM_add, reg);
     cg_emit2(c, CI_ASM_add, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 8),
              ci_asm_imm(1));
 #ifdef Py_IMMORTAL_INSTANCES
@@ -771,6 +789,7 @@ cg_decref_reg(CgCtx *c, LirInstr *i, int reg, bool maybe_null)
              ci_asm_imm(0));
     ci_asm_jcc(c->a, CI_CC_L, t->done);
 #endif
+    cg_ref_total(c, CI_ASM_sub, reg);
     cg_emit2(c, CI_ASM_sub, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 8),
              ci_asm_imm(1));
     ci_asm_jcc(c->a, CI_CC_E, t->slow);

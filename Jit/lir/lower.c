@@ -501,12 +501,70 @@ lw_load_method(LwCtx *c, HirInstr *i)
     c->second[i->id] = m->out[1].vreg;
 }
 
+/* list.append (which lives as long as the static list type) when I is a Call of
+   LOAD_METHOD append with one argument and no keywords, else NULL. */
+static PyObject *
+lw_list_append_method(HirInstr *i)
+{
+    HirInstr *m = i->in[0];
+    if (i->name != NULL || i->index != 1 || m->op != HIR_LoadMethod
+        || !_PyUnicode_EqualToASCIIString(m->name, "append")) {
+        return NULL;
+    }
+    return _PyType_Lookup(&PyList_Type, m->name);
+}
+
+/* The inline form of `lst.append(x)` (I; APPEND from lw_list_append_method): when the
+   method is list.append and the list has room, x goes into the next slot, as the
+   interpreter's PRECALL_NO_KW_LIST_APPEND puts it; the result is None. Anything else (a
+   method of another type, a list subclass, a full list) branches to OTHER. Returns the
+   result's vreg. */
+static int
+lw_list_append(LwCtx *c, HirInstr *i, PyObject *append, LirBlock *other)
+{
+    HirInstr *m = i->in[0];
+    int meth = lw_reg(c, m), list = lw_reg(c, i->in[1]), item = lw_reg(c, i->in[2]);
+    int want = lw_def(c, LIR_Move, 1, lir_imm((int64_t)(intptr_t)append),
+                      lir_imm((int64_t)(intptr_t)append));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, meth, lir_vreg(want), other);
+    lw_branch_unless_type(c, lw_type_of(c, list), &PyList_Type, other);
+    int size = lw_def(c, LIR_Load64, 1, lw_mem(list, (int32_t)offsetof(PyVarObject, ob_size)),
+                      lir_imm(0));
+    int room = lw_def(c, LIR_Load64, 1,
+                      lw_mem(list, (int32_t)offsetof(PyListObject, allocated)), lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_GE, size, lir_vreg(room), other);
+    int items = lw_def(c, LIR_Load64, 1, lw_mem(list, (int32_t)offsetof(PyListObject, ob_item)),
+                       lir_imm(0));
+    lw_use(c, LIR_Store64, 2, lir_mem(items, size, 8, 0), lir_vreg(item)); /* takes the ref */
+    int grown = lw_def(c, LIR_Add, 2, lir_vreg(size), lir_imm(1));
+    lw_use(c, LIR_Store64, 2, lw_mem(list, (int32_t)offsetof(PyVarObject, ob_size)),
+           lir_vreg(grown));
+    lw_decref(c, list, false);
+    lw_decref(c, meth, false);
+    int none = lw_def(c, LIR_Move, 1, lir_imm((int64_t)(intptr_t)Py_None),
+                      lir_imm((int64_t)(intptr_t)Py_None));
+    lw_incref(c, none);
+    return none;
+}
+
 /* Call: Ci_JitRt_CallEnter makes the call, or, for a function with compiled code, pushes
    its frame and hands back its body, which is called from here (one native call per
-   Python call), then Ci_JitRt_CallLeave pops the frame. The results meet in a phi. */
+   Python call), then Ci_JitRt_CallLeave pops the frame. `lst.append(x)` may take
+   lw_list_append's inline path first. The results meet in a phi. */
 static void
 lw_call_python(LwCtx *c, HirInstr *i, LirOperand kwnames)
 {
+    LirBlock *from[3];
+    int in[3], n = 0;
+    LirBlock *inline_end = NULL;
+    int inline_res = -1;
+    PyObject *append = lw_list_append_method(i);
+    if (append != NULL) {
+        LirBlock *generic = lw_new_block(c);
+        inline_res = lw_list_append(c, i, append, generic);
+        inline_end = c->cur;
+        c->cur = generic;
+    }
     int array = lw_stack_array(c, i->in, i->nin);
     int frame;
     int body = LW_CALL(c, Ci_JitRt_CallEnter, &frame, lir_vreg(c->tstate), lir_vreg(array),
@@ -520,14 +578,19 @@ lw_call_python(LwCtx *c, HirInstr *i, LirOperand kwnames)
     int res;
     lw_tag(c, lir_call(c->f, c->cur, NULL, NULL, LIR_GP, -1, 2, args, &res, NULL));
     c->cur->last->in[0] = lir_vreg(body);
-    int left = LW_CALL(c, Ci_JitRt_CallLeave, NULL, lir_vreg(c->tstate), lir_vreg(frame),
-                       lir_vreg(res));
-    LirBlock *from_direct = c->cur;
+    in[n] = LW_CALL(c, Ci_JitRt_CallLeave, NULL, lir_vreg(c->tstate), lir_vreg(frame),
+                    lir_vreg(res));
+    from[n++] = c->cur;
     lw_tag(c, lir_branch(c->f, c->cur, join));
+    in[n] = frame;
+    from[n++] = from_generic;
+    if (inline_end != NULL) {
+        lw_tag(c, lir_branch(c->f, inline_end, join));
+        in[n] = inline_res;
+        from[n++] = inline_end;
+    }
     c->cur = join;
-    int in[2] = {left, frame};
-    LirBlock *from[2] = {from_direct, from_generic};
-    lw_set(c, i, lw_checked(c, lw_phi(c, join, 2, in, from)));
+    lw_set(c, i, lw_checked(c, lw_phi(c, join, n, in, from)));
 }
 
 /* Is V a constant? Then 1 when it is a compact exact int (below), with its value in

@@ -250,6 +250,33 @@ def swap_locals(a, b):
     return a, b
 
 
+def append_all(lst, items):
+    for x in items:
+        r = lst.append(x)
+    return lst, r
+
+
+class DoublingList(list):
+    def append(self, x):
+        list.append(self, x * 2)
+
+
+class Appender:
+    def __init__(self):
+        self.got = []
+
+    def append(self, x):
+        self.got.append(x)
+        return len(self.got)
+
+    def __eq__(self, other):
+        return type(other) is Appender and self.got == other.got
+
+
+class BorrowsListAppend:
+    append = list.append   # a list method on something that is not a list: TypeError
+
+
 def rotate(a, b, c, d):
     a, b, c, d = b, c, d, a     # a tuple built to be unpacked: never built
     return a, b, c, d
@@ -750,6 +777,20 @@ class BehaviourTests(JitTestCase):
         for n in (1, 10**30):
             self.assert_same(unpack_fresh_list, n)
 
+    def test_list_append(self):
+        self.assert_same(append_all, [], range(100))      # grows past its room
+        self.assert_same(append_all, [None] * 8, "abc")
+        self.assert_same(append_all, DoublingList(), range(5))
+        self.assert_same(append_all, type("M", (list,), {})(), range(5))
+        self.assert_same(append_all, Appender(), "ab")
+        self.assert_same(append_all, BorrowsListAppend(), [1])
+        o = object()
+        count = sys.getrefcount(o)
+        lst, _ = append_all([], [o] * 100)
+        self.assertEqual(sys.getrefcount(o), count + 100)
+        del lst
+        self.assertEqual(sys.getrefcount(o), count)
+
     def test_unpacking_keeps_reference_counts(self):
         items = [object(), object(), object()]
         counts = [sys.getrefcount(o) for o in items]
@@ -797,7 +838,8 @@ class BehaviourTests(JitTestCase):
         self.assert_same(builtin_function_bad_arguments, "abc")
         self.assert_same(builtin_methods, 5, [], {}, "k", [1])     # TypeError: len(5)
         # a C function that breaks the protocol is a SystemError, as through vectorcall
-        if _testcapi is not None:
+        # (a --with-pydebug build makes it a fatal error, in the interpreter too)
+        if _testcapi is not None and not hasattr(sys, "gettotalrefcount"):
             self.assert_same(call_no_args, _testcapi.return_null_without_error)
             self.assert_same(call_no_args, _testcapi.return_result_with_error)
 
@@ -1569,6 +1611,7 @@ class RuntimeTests(JitTestCase):
     def test_no_reference_leaks(self):
         funcs = [(sum_range, (50,)), (containers, (1, 2)), (unpack, ((1, 2, 3),)),
                  (unpack, ([1, 2, 3],)), (unpack_fresh_list, (7,)), (rotate, (1, 2, 3, 4)),
+                 (append_all, ([], range(20))),
                  (try_except, (0,)), (unbound_local, (False,)), (calls_keywords, (1,)),
                  (attributes, (Thing(2),)), (type_change_mid_loop, ([1, 2.5],))]
         for f, args in funcs:
