@@ -489,6 +489,12 @@ Ci_JitRunFrame(PyThreadState *tstate, _PyInterpreterFrame *frame)
         && (frame->f_code->_co_firsttraceable == 0 || st->cell_prefix)) {
         frame->f_func->vectorcall = Ci_JitRt_Vectorcall;
     }
+    /* While the body runs, the collector (which traverses a generator's frame up to
+       stacktop) sees nothing of the frame, as while the interpreter runs one: a resumed
+       generator's stack holds what it was suspended with and the value sent in, which
+       the body takes (LoadStack) by slot, and the body then uses the area for call
+       arguments that it does not keep counted there. Exits set stacktop again. */
+    frame->stacktop = -1;
     return st->entry.body(tstate, frame);
 }
 

@@ -140,9 +140,21 @@ find_instr(PyCodeObject *code, int opcode, int nth = 0)
     return nullptr;
 }
 
+// A body runs with stacktop -1 (the collector sees none of the frame); its exits set
+// stacktop, as compiled code's do: exit_stack() makes the value stack empty, push() adds
+// to it.
+void
+exit_stack(_PyInterpreterFrame *frame)
+{
+    if (frame->stacktop < 0) {
+        frame->stacktop = frame->f_code->co_nlocalsplus;
+    }
+}
+
 void
 push(_PyInterpreterFrame *frame, PyObject *value)
 {
+    exit_stack(frame);
     frame->localsplus[frame->stacktop++] = value;
 }
 
@@ -151,7 +163,7 @@ push(_PyInterpreterFrame *frame, PyObject *value)
 PyObject *
 body_return_42(PyThreadState *, _PyInterpreterFrame *frame)
 {
-    EXPECT_EQ(frame->stacktop, frame->f_code->co_nlocalsplus);
+    EXPECT_EQ(frame->stacktop, -1);
     return PyLong_FromLong(42);
 }
 
@@ -173,6 +185,7 @@ PyObject *
 body_set_first_local(PyThreadState *, _PyInterpreterFrame *frame)
 {
     Py_XSETREF(frame->localsplus[0], PyLong_FromLong(100));
+    exit_stack(frame);
     return CI_JIT_DEOPT;
 }
 
@@ -183,6 +196,7 @@ body_raise_at_call(PyThreadState *tstate, _PyInterpreterFrame *frame)
     _Py_CODEUNIT *call = find_instr(frame->f_code, CALL);
     EXPECT_NE(call, nullptr);
     frame->prev_instr = call;
+    exit_stack(frame);
     PyErr_SetString(PyExc_ValueError, "boom");
     ++*ci_jit_deopt_counter(CI_JIT_DEOPT_RAISE);
     return CI_JIT_DEOPT_ERROR;

@@ -302,7 +302,7 @@ static bool
 rc_steals(const HirInstr *i, int k)
 {
     unsigned mask = hir_op_info[i->op].steals;
-    return k < 32 && ((mask >> k) & 1);
+    return mask == ~0u || (k < 32 && ((mask >> k) & 1));
 }
 
 static int

@@ -277,6 +277,22 @@ class BorrowsListAppend:
     append = list.append   # a list method on something that is not a list: TypeError
 
 
+def _annotating_function():
+    """def annotate(t0, ..., t19): a function annotated with them, as dataclasses
+    generates __init__: its annotations are one BUILD_TUPLE of 40 names and values, more
+    inputs than a 32-bit mask has bits (the compiler splits other large displays)."""
+    params = ", ".join("t%d" % k for k in range(20))
+    annotated = ", ".join("a%d: t%d" % (k, k) for k in range(20))
+    ns = {}
+    exec("def annotate(%s):\n"
+         "    def f(%s): pass\n"
+         "    return f\n" % (params, annotated), ns)
+    return ns["annotate"]
+
+
+annotate = _annotating_function()
+
+
 def rotate(a, b, c, d):
     a, b, c, d = b, c, d, a     # a tuple built to be unpacked: never built
     return a, b, c, d
@@ -790,6 +806,20 @@ class BehaviourTests(JitTestCase):
         self.assertEqual(sys.getrefcount(o), count + 100)
         del lst
         self.assertEqual(sys.getrefcount(o), count)
+
+    def test_instructions_with_more_than_32_inputs(self):
+        # BuildTuple takes all its inputs' references: borrowed values past the 32nd
+        # must be increfed too, or each call frees one of them
+        self.compile(annotate)
+        types = [type("T%d" % k, (), {}) for k in range(20)]
+        counts = [sys.getrefcount(t) for t in types]
+        for _ in range(50):
+            f = annotate(*types)
+            self.assertEqual(list(f.__annotations__.values()), types)
+        del f
+        gc.collect()
+        self.assertEqual([sys.getrefcount(t) for t in types], counts)
+        self.assertEqual(list(annotate(*types).__annotations__), ["a%d" % k for k in range(20)])
 
     def test_unpacking_keeps_reference_counts(self):
         items = [object(), object(), object()]
