@@ -1659,6 +1659,20 @@ class RuntimeTests(JitTestCase):
 
 # -- Generators and coroutines: compiled between yields -----------------------------------
 
+def referents_while_running(holder):
+    for x in [10, 20]:    # resumed with the list iterator on the value stack
+        yield x
+        holder.append(sorted(type(r).__name__ for r in gc.get_referents(holder[0])))
+
+
+def referents_seen(gen_function):
+    """What the collector finds in a generator's frame while the generator runs."""
+    holder = []
+    holder.append(gen_function(holder))
+    list(holder[0])
+    return holder[1:]
+
+
 def counting_gen(n):
     total = 0
     for i in range(n):
@@ -1897,6 +1911,13 @@ class GeneratorTests(JitTestCase):
                                                  sends=("v", "w")),
                          ("ok", ["k", "v", ("return", ["v", "w"])]))
         self.assert_same_driven(yield_after_handler, drive, {"k": 1}, "k")
+
+    def test_collector_sees_a_running_frame_as_the_interpreter_does(self):
+        # nothing of the frame while it runs: not its locals, not what compiled code
+        # took off its value stack at the resume, not the call arguments it put there
+        twin = interpreted_twin(referents_while_running)
+        self.compile(referents_while_running)
+        self.assertEqual(referents_seen(referents_while_running), referents_seen(twin))
 
     def test_generators_created_directly(self):
         # A plain call of a generator or coroutine function from compiled code makes the
