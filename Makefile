@@ -7,8 +7,8 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 # Parallel by default, unless the caller already runs make with a job server.
 SUBMAKE = $(MAKE) -C $(TREE) $(if $(findstring jobserver,$(MAKEFLAGS)),,-j$(NPROC))
 
-.PHONY: all python demo test testcinder testcinder_jit testruntime install patches bench stock \
-	clean distclean
+.PHONY: all python demo test testcinder testcinder_jit testdebug_jit testruntime install patches \
+	bench stock clean distclean
 
 all: python
 
@@ -42,6 +42,22 @@ testcinder: python
 # The same suite with every function the JIT can compile compiled on its first call.
 testcinder_jit: python
 	Tools/run-tests.sh "./python -X jit" $(TESTOPTS)
+
+# Tests under -X jit in a --with-pydebug build of the committed tree (a clone in DEBUG, so
+# the release tree stays as it is): the debug build's assertions and reference totals find
+# reference-count bugs a release build hides. DEBUG_TESTS (the whole suite when empty) are
+# our tests and the upstream ones that found such bugs.
+DEBUG = build/debug
+DEBUG_TESTS = test_cinderjit test_cinderjit_runtime test_cinder_eager test_cinder \
+	test_cinder_immortal test_dataclasses test_lib2to3 test_pathlib test_generators \
+	test_coroutines test_asyncgen test_contextlib test_itertools test_functools test_json
+testdebug_jit: $(TREE)/Makefile
+	rm -rf $(DEBUG)
+	git clone -q . $(DEBUG)
+	cd $(DEBUG) && ./configure --with-pydebug \
+		--with-cpython-tarball=$(CURDIR)/build/python3.11_3.11.2.orig.tar.gz
+	$(MAKE) -C $(DEBUG) python
+	cd $(DEBUG) && Tools/run-tests.sh "./python -X jit" $(DEBUG_TESTS) $(TESTOPTS)
 
 install: python
 	$(MAKE) -C $(TREE) install
