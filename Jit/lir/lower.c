@@ -920,6 +920,22 @@ lw_items_read_at_once(HirInstr *unpack)
     return true;
 }
 
+/* One inline path of lw_unpack_sequence: when SEQ (of type TP) is exactly TYPE (else to
+   OTHER) with N items (else to SLOW), a new reference to it; *ITEMS gets its items array,
+   loaded from ITEMS_AT, or at ITEMS_AT itself with INLINE_ITEMS (a tuple's). */
+static void
+lw_unpack_inline(LwCtx *c, int seq, int tp, PyTypeObject *type, int64_t n, int32_t items_at,
+                 bool inline_items, LirBlock *other, LirBlock *slow, int *items)
+{
+    lw_branch_unless_type(c, tp, type, other);
+    int size = lw_def(c, LIR_Load64, 1, lw_mem(seq, (int32_t)offsetof(PyVarObject, ob_size)),
+                      lir_imm(0));
+    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, size, lir_imm(n), slow);
+    *items = lw_def(c, inline_items ? LIR_Lea : LIR_Load64, 1, lw_mem(seq, items_at),
+                    lir_imm(0));
+    lw_incref(c, seq);
+}
+
 /* UnpackSequence<n>: an exact tuple, or (lw_items_read_at_once) an exact list, of n
    items is unpacked inline: the sequence, with a new reference, is the value, and its
    items array (c->second) is what the TupleItems load from. Anything else goes through
@@ -936,24 +952,15 @@ lw_unpack_sequence(LwCtx *c, HirInstr *i)
     int tp = lw_type_of(c, seq);
     if (lw_items_read_at_once(i)) {
         LirBlock *tuple = lw_new_block(c);
-        lw_branch_unless_type(c, tp, &PyList_Type, tuple);
-        int size = lw_def(c, LIR_Load64, 1, lw_mem(seq, (int32_t)offsetof(PyVarObject, ob_size)),
-                      lir_imm(0));
-        lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, size, lir_imm(i->index), slow);
-        items[n] = lw_def(c, LIR_Load64, 1,
-                          lw_mem(seq, (int32_t)offsetof(PyListObject, ob_item)), lir_imm(0));
-        lw_incref(c, seq);
+        lw_unpack_inline(c, seq, tp, &PyList_Type, i->index,
+                         (int32_t)offsetof(PyListObject, ob_item), false, tuple, slow,
+                         &items[n]);
         obj[n] = seq;
         from[n++] = c->cur;
         c->cur = tuple;
     }
-    lw_branch_unless_type(c, tp, &PyTuple_Type, slow);
-    int size = lw_def(c, LIR_Load64, 1, lw_mem(seq, (int32_t)offsetof(PyVarObject, ob_size)),
-                  lir_imm(0));
-    lw_branch_if(c, LIR_BranchCmp, LIR_CC_NE, size, lir_imm(i->index), slow);
-    items[n] = lw_def(c, LIR_Lea, 1, lw_mem(seq, (int32_t)offsetof(PyTupleObject, ob_item)),
-                      lir_imm(0));
-    lw_incref(c, seq);
+    lw_unpack_inline(c, seq, tp, &PyTuple_Type, i->index,
+                     (int32_t)offsetof(PyTupleObject, ob_item), true, slow, slow, &items[n]);
     obj[n] = seq;
     from[n++] = c->cur;
     c->cur = slow;

@@ -799,9 +799,6 @@ Ci_JitRt_BuildConstKeyMap(PyObject **items, Py_ssize_t n)
 PyObject *
 Ci_JitRt_Unpack(PyObject *seq, int n)
 {
-    if ((PyTuple_CheckExact(seq) && PyTuple_GET_SIZE(seq) == n)) {
-        return Py_NewRef(seq);
-    }
     if (PyList_CheckExact(seq) && PyList_GET_SIZE(seq) == n) {
         return PyList_AsTuple(seq);
     }

@@ -88,7 +88,9 @@ PyObject *Ci_JitRt_BuildMap(PyObject **items, Py_ssize_t n);
    them all. */
 PyObject *Ci_JitRt_BuildConstKeyMap(PyObject **items, Py_ssize_t n);
 
-/* UNPACK_SEQUENCE: a tuple of exactly n items, with the interpreter's error messages. */
+/* UNPACK_SEQUENCE where compiled code's inline paths (an exact tuple of n items, an exact
+   list of n items read at once) do not apply: a new tuple of exactly n items, with the
+   interpreter's error messages. */
 PyObject *Ci_JitRt_Unpack(PyObject *seq, int n);
 
 /* CALL, in two halves so that compiled code calls a compiled callee's body itself, one
