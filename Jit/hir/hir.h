@@ -157,8 +157,8 @@ typedef struct HirCache {
     uint32_t version2;  /* instances' shared keys version, or the builtins' keys version */
     uint32_t index;     /* instance values index, dict entry index, or slot offset */
     PyObject *descr;    /* borrowed; the type's attribute, alive while `version` holds */
-    PyObject **value;   /* GLOBAL_*, MODULE: the dict entry's value slot, there while
-                           the versions hold */
+    PyObject **value;   /* GLOBAL_*: the dict entry's value slot, there while the
+                           versions hold */
 } HirCache;
 
 /* Which specialised form a lookup took (HirCache.kind). */
@@ -166,7 +166,7 @@ enum {
     HIR_CACHE_NONE,
     HIR_CACHE_INSTANCE_VALUE,   /* attribute in a managed-dict instance's values */
     HIR_CACHE_SLOT,             /* attribute in a __slots__ member at offset `index` */
-    HIR_CACHE_MODULE,           /* attribute of a module: `value`, its dict's entry */
+    HIR_CACHE_MODULE,           /* attribute of a module: entry `index` of its dict */
     HIR_CACHE_CLASS_VALUE,      /* LOAD_ATTR of a plain class attribute (no instance
                                    value can shadow it): `descr` */
     HIR_CACHE_METHOD_VALUES,    /* LOAD_METHOD, instance without its own dict */

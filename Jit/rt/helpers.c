@@ -98,8 +98,8 @@ rt_shared_index(PyTypeObject *tp, PyObject *name)
     return keys == NULL ? -1 : _PyDictKeys_StringLookup(keys, name);
 }
 
-/* A MODULE cache entry C for NAME in a module's dict: its keys version and the value
-   slot of NAME's entry (there while that version holds); false if there is none. */
+/* A MODULE cache entry C for NAME in a module's dict: its keys version and the index of
+   NAME's entry; false if there is none. */
 static bool
 rt_module_entry(PyObject *module, PyObject *name, HirCache *c)
 {
@@ -120,7 +120,7 @@ rt_module_entry(PyObject *module, PyObject *name, HirCache *c)
         return false;
     }
     c->version = v;
-    c->value = &DK_UNICODE_ENTRIES(keys)[ix].me_value;
+    c->index = (uint32_t)ix;
     return true;
 }
 
@@ -243,7 +243,10 @@ rt_unshadowed(PyObject *obj, HirCache *c)
            && ((PyHeapTypeObject *)Py_TYPE(obj))->ht_cached_keys->dk_version == c->version2;
 }
 
-/* The module attribute a MODULE cache names, or NULL. */
+/* The module attribute a MODULE cache names, or NULL: entry `index` of the module
+   dict's keys while they are the keys whose version the cache holds (a keys version
+   names one keys object and its layout; the interpreter's LOAD_ATTR_MODULE cache, which
+   seeds compiled code's, holds the same two). */
 static inline PyObject *
 rt_cached_module_attr(PyObject *obj, HirCache *c)
 {
@@ -254,7 +257,7 @@ rt_cached_module_attr(PyObject *obj, HirCache *c)
     if (keys->dk_version != c->version) {
         return NULL;
     }
-    return *c->value;
+    return DK_UNICODE_ENTRIES(keys)[c->index].me_value;
 }
 
 /* The value of the entry a DICT_HINT cache names in OBJ's real dict, when the entry

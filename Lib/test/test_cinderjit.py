@@ -937,6 +937,28 @@ class BehaviourTests(JitTestCase):
             self.assertEqual(outcome(module_attributes, module, 3),
                              outcome(twin, module, 3))
 
+    def test_caches_seeded_by_the_interpreter(self):
+        # A function the specialising interpreter ran first (as under -X jit-auto) is
+        # compiled with its inline caches' entries: LOAD_ATTR_MODULE's, LOAD_ATTR_SLOT's,
+        # LOAD_METHOD's and LOAD_GLOBAL's seed compiled code's caches.
+        module = types.ModuleType("m")
+        module.value, module.function = 1, lambda x: x * 10
+        twin = interpreted_twin(module_attributes)
+        warm = interpreted_twin(module_attributes)
+        for _ in range(200):
+            warm(module, 1)
+        self.compile(warm)
+        self.assertEqual(outcome(warm, module, 3), outcome(twin, module, 3))
+        module.value = "new"
+        self.assertEqual(outcome(warm, module, 3), outcome(twin, module, 3))
+        # the same through -X jit-auto, in a process of its own
+        script_helper.assert_python_ok(
+            "-X", "jit-auto=3", "-c",
+            "import os, json\n"
+            "for i in range(10):\n"
+            "    assert json.dumps({'p': os.path.join('a', str(i))}) == "
+            "'{\"p\": \"a/%d\"}' % i\n")
+
     def test_closures_entered_directly(self):
         # Compiled code enters a compiled closure's body straight away (no interpreter
         # activation): it copies the free variables and makes the cells first.
