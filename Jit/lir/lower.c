@@ -1125,14 +1125,13 @@ lw_instr(LwCtx *c, HirInstr *i)
         c->cur->last->cc = LIR_CC_EQ;
         break;
     }
-    case HIR_LoadStack: {
-        /* Take the reference out of the slot: the collector must not see it there once
-           compiled code has let it go. */
-        LirOperand slot = lw_local(c, c->hir->nlocalsplus + i->index);
-        lw_set(c, i, lw_def(c, LIR_Load64, 1, slot, lir_imm(0)));
-        lw_use(c, LIR_Store64, 2, slot, lir_imm(0));
+    case HIR_LoadStack:
+        /* The reference moves into compiled code; the slot needs no clearing, since the
+           collector sees none of a running body's frame (Ci_JitRunFrame sets stacktop
+           to -1) and every exit writes the slots it hands back. */
+        lw_set(c, i, lw_def(c, LIR_Load64, 1, lw_local(c, c->hir->nlocalsplus + i->index),
+                            lir_imm(0)));
         break;
-    }
     case HIR_GetAwaitable:
         lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_GetAwaitable, NULL, lw_val(c, in[0]),
                                            lir_imm(i->index))));
