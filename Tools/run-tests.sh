@@ -18,13 +18,9 @@ while read -r var; do unset "$var"; done < <(env | sed -n 's/^\(PYTHON[A-Z0-9_]*
 # Skip list: "<pattern> <reason>"; regrtest ignores every test whose id, or a dotted part of
 # it, matches the glob pattern (a test module's name ignores the whole module).
 # Under -X jit, Tools/test-skips-jit.txt adds the tests that check what only the
-# interpreter does; in a --with-pydebug build, Tools/test-skips-debug.txt those that fail
-# there for reasons of their own.
+# interpreter does.
 skip_files=("$top/Tools/test-skips.txt")
 case " ${py[*]} " in *" -X jit"*) skip_files+=("$top/Tools/test-skips-jit.txt") ;; esac
-if "${py[0]}" -c 'import sys; sys.exit(not hasattr(sys, "gettotalrefcount"))'; then
-    skip_files+=("$top/Tools/test-skips-debug.txt")
-fi
 skips=()
 for f in "${skip_files[@]}"; do
     while read -r pattern reason; do

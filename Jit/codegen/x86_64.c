@@ -737,7 +737,8 @@ cg_new_tail(CgCtx *c, CgTailKind kind, LirInstr *i)
 }
 
 /* Debug builds (Py_REF_DEBUG) count every reference in _Py_RefTotal, which
-   sys.gettotalrefcount() reads, as Py_INCREF and Py_DECREF do: OP (add or sub) 1 there,
+   sys.gettotalrefcount() reads, as Py_INCREF and Py_DECREF do (references to immortal
+   objects too, as stock CPython counts them): OP (add or sub) 1 there,
    through a register other than REG, saved around it. Nothing in release builds. */
 static void
 cg_ref_total(CgCtx *c, int op, int reg)
@@ -759,13 +760,13 @@ cg_ref_total(CgCtx *c, int op, int reg)
 static void
 cg_incref_reg(CgCtx *c, int reg)
 {
+    cg_ref_total(c, CI_ASM_add, reg);
 #ifdef Py_IMMORTAL_INSTANCES
     int skip = ci_asm_new_label(c->a);
     cg_emit2(c, CI_ASM_cmp, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 4),
              ci_asm_imm(0));
     ci_asm_jcc(c->a, CI_CC_L, skip);
 #endif
-    cg_ref_total(c, CI_ASM_add, reg);
     cg_emit2(c, CI_ASM_add, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 8),
              ci_asm_imm(1));
 #ifdef Py_IMMORTAL_INSTANCES
@@ -784,12 +785,12 @@ cg_decref_reg(CgCtx *c, LirInstr *i, int reg, bool maybe_null)
         cg_emit2(c, CI_ASM_test, ci_asm_reg(reg, 8), ci_asm_reg(reg, 8));
         ci_asm_jcc(c->a, CI_CC_E, t->done);
     }
+    cg_ref_total(c, CI_ASM_sub, reg);
 #ifdef Py_IMMORTAL_INSTANCES
     cg_emit2(c, CI_ASM_cmp, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 4),
              ci_asm_imm(0));
     ci_asm_jcc(c->a, CI_CC_L, t->done);
 #endif
-    cg_ref_total(c, CI_ASM_sub, reg);
     cg_emit2(c, CI_ASM_sub, ci_asm_mem(reg, -1, 1, offsetof(PyObject, ob_refcnt), 8),
              ci_asm_imm(1));
     ci_asm_jcc(c->a, CI_CC_E, t->slow);

@@ -237,7 +237,7 @@ lw_checked_int(LwCtx *c, int r)
    Py_INCREF and Py_DECREF inline: the LIR instructions Incref, Decref and XDecref, which
    the code generator expands with the immortal-object test (x86_64.c), a decref's
    _Py_Dealloc call out of line. Constants already immortal at compile time get no code
-   at all. */
+   at all, except in debug builds, which count references to immortal objects too. */
 
 /* Is V a constant that reference counting leaves alone (NULL, or immortal)? */
 static bool
@@ -249,8 +249,14 @@ lw_uncounted_const(HirInstr *v)
     if (v->op != HIR_LoadConst) {
         return false;
     }
-    return v->param.spec != HS_OBJECT || v->param.value.obj == NULL ||
-           _Py_IsImmortal(v->param.value.obj);
+    if (v->param.spec != HS_OBJECT || v->param.value.obj == NULL) {
+        return true;
+    }
+#ifdef Py_REF_DEBUG
+    return false;
+#else
+    return _Py_IsImmortal(v->param.value.obj);
+#endif
 }
 
 static void

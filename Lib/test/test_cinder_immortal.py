@@ -66,6 +66,31 @@ class StartUpTests(unittest.TestCase):
         self.assertEqual(sys.getrefcount(obj), before)
 
 
+@unittest.skipUnless(hasattr(sys, "gettotalrefcount"), "needs a debug build")
+class RefTotalTests(unittest.TestCase):
+    """A debug build's sys.gettotalrefcount() counts references to immortal
+    objects too, as stock CPython does: the total moves exactly as stock's,
+    whichever objects are immortal (regrtest -R relies on it)."""
+
+    def test_references_to_immortal_objects_count(self):
+        before = sys.gettotalrefcount()
+        refs = [None] * 100000
+        self.assertGreaterEqual(sys.gettotalrefcount() - before, 100000)
+        del refs
+        self.assertLess(abs(sys.gettotalrefcount() - before), 100)
+
+    def test_a_cache_holding_none_instead_of_a_name_counts_the_same(self):
+        # The type cache's entries hold a name, or None once cleared: in
+        # stock CPython clearing it leaves the total where it was.
+        class Names:
+            pass
+        for i in range(1000):
+            getattr(Names, f"name{i}", None)
+        before = sys.gettotalrefcount()
+        sys._clear_type_cache()
+        self.assertLess(abs(sys.gettotalrefcount() - before), 100)
+
+
 class ImmortalizeHeapTests(unittest.TestCase):
     def test_without_immortal_instances_it_only_freezes(self):
         if cinder.immortal_instances:

@@ -256,6 +256,10 @@ def append_all(lst, items):
     return lst, r
 
 
+def append_to_new_list(items):
+    return append_all([], items)
+
+
 class DoublingList(list):
     def append(self, x):
         list.append(self, x * 2)
@@ -1663,9 +1667,10 @@ class RuntimeTests(JitTestCase):
     def test_no_reference_leaks(self):
         funcs = [(sum_range, (50,)), (containers, (1, 2)), (unpack, ((1, 2, 3),)),
                  (unpack, ([1, 2, 3],)), (unpack_fresh_list, (7,)), (rotate, (1, 2, 3, 4)),
-                 (append_all, ([], range(20))),
+                 (append_to_new_list, (range(20),)),
                  (try_except, (0,)), (unbound_local, (False,)), (calls_keywords, (1,)),
                  (attributes, (Thing(2),)), (type_change_mid_loop, ([1, 2.5],))]
+        self.compile(append_all)
         for f, args in funcs:
             self.compile(f)
             for _ in range(5):
