@@ -50,7 +50,8 @@ testcinder_jit: python
 DEBUG = build/debug
 DEBUG_TESTS = test_cinderjit test_cinderjit_runtime test_cinder_eager test_cinder \
 	test_cinder_immortal test_dataclasses test_lib2to3 test_pathlib test_generators \
-	test_coroutines test_asyncgen test_contextlib test_itertools test_functools test_json
+	test_coroutines test_asyncgen test_contextlib test_itertools test_functools test_json \
+	test_regrtest test_embed
 testdebug_jit: $(TREE)/Makefile
 	rm -rf $(DEBUG)
 	git clone -q . $(DEBUG)

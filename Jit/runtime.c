@@ -935,8 +935,9 @@ Ci_JitFini(void)
     rt.compiling = 0;
     rt.extra_index = -1;
     rt.interp = NULL;
-    /* Code objects that outlive this (static ones) keep their state,
-       unlisted. */
+    /* Code objects that outlive this keep their state, unlisted: the code may still
+       run while the interpreter finalizes. The frozen modules' static code objects
+       free theirs when _PyStaticCode_Dealloc resets them at the end (patches/0016). */
     while (rt.installed.next != NULL && rt.installed.next != &rt.installed) {
         rt_unlink(rt.installed.next);
     }

@@ -90,6 +90,14 @@ class RefTotalTests(unittest.TestCase):
         sys._clear_type_cache()
         self.assertLess(abs(sys.gettotalrefcount() - before), 100)
 
+    def test_every_reference_is_released_at_exit(self):
+        # As in stock CPython (test_embed's test_no_memleak): the static
+        # struct sequence types' counts are reset at exit, immortal or not.
+        out = subprocess.run(
+            [sys.executable, "-I", "-X", "showrefcount", "-c", "pass"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
+        self.assertTrue(out.startswith("[0 refs, 0 blocks]"), out)
+
 
 class ImmortalizeHeapTests(unittest.TestCase):
     def test_without_immortal_instances_it_only_freezes(self):
