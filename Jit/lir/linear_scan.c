@@ -108,9 +108,9 @@ typedef struct LsCtx {
     int nactive, ninactive, acap;
     uint64_t *live_in; /* nblocks * words */
     int *uses;         /* scratch for ls_used_vregs */
-    int *kid_first;    /* by vreg: its first piece in kids (resolution) */
-    LsInterval **kids; /* every vreg's pieces, by start */
-    int *kid_start;
+    int *kid_first;    /* by vreg: its first piece in kid_start and kid_loc */
+    int *kid_start;    /* every vreg's pieces, by start (resolution) */
+    LirLoc *kid_loc;
     int words;
     int nslots;
     int now;           /* the walk's position */
@@ -664,7 +664,9 @@ ls_alloc_blocked(LsCtx *c, LsInterval *cur)
 static void
 ls_walk(LsCtx *c)
 {
-    c->acap = c->f->nvregs * 4 + 16;
+    /* A vreg's pieces cover disjoint spans, so at most one of them is active or
+       inactive at any position: the lists never hold more than nvregs intervals. */
+    c->acap = c->f->nvregs + 16;
     c->active = lir_alloc(c->f, sizeof(LsInterval *) * c->acap);
     c->inactive = lir_alloc(c->f, sizeof(LsInterval *) * c->acap);
     while (c->nunhandled > 0) {
@@ -738,12 +740,32 @@ ls_used_vregs(LirInstr *i, int *out)
 }
 
 /* live_in[b] = uses before definition in b, plus (live_out[b] - defs in b), where
-   live_out[b] is the union of the successors' live_in and their phi inputs from b. */
+   live_out[b] is the union of the successors' live_in and their phi inputs from b. The
+   first two sets (gen and kill) are computed once per block; only the union iterates. */
 static void
 ls_liveness(LsCtx *c)
 {
     int w = c->words = (c->f->nvregs + 63) / 64 + 1;
     c->live_in = lir_alloc(c->f, sizeof(uint64_t) * w * c->nblocks);
+    uint64_t *gen = lir_alloc(c->f, sizeof(uint64_t) * w * c->nblocks);
+    uint64_t *kill = lir_alloc(c->f, sizeof(uint64_t) * w * c->nblocks);
+    for (int k = 0; k < c->nblocks; k++) {
+        uint64_t *g = &gen[k * w], *d = &kill[k * w];
+        for (LirInstr *i = c->order[k]->last; i; i = i->prev) {
+            for (int o = 0; o < i->nout; o++) {
+                int v = i->out[o].vreg;
+                g[v / 64] &= ~(1ull << (v % 64));
+                ls_set_bit(d, v);
+            }
+            if (i->op == LIR_Phi) {
+                continue;
+            }
+            int nv = ls_used_vregs(i, c->uses);
+            for (int u = 0; u < nv; u++) {
+                ls_set_bit(g, c->uses[u]);
+            }
+        }
+    }
     uint64_t *live = malloc(sizeof(uint64_t) * w);
     for (bool changed = true; changed;) {
         changed = false;
@@ -765,22 +787,12 @@ ls_liveness(LsCtx *c)
                     }
                 }
             }
-            for (LirInstr *i = b->last; i; i = i->prev) {
-                for (int o = 0; o < i->nout; o++) {
-                    live[i->out[o].vreg / 64] &= ~(1ull << (i->out[o].vreg % 64));
-                }
-                if (i->op == LIR_Phi) {
-                    continue;
-                }
-                int nv = ls_used_vregs(i, c->uses);
-                for (int u = 0; u < nv; u++) {
-                    ls_set_bit(live, c->uses[u]);
-                }
-            }
             uint64_t *in = &c->live_in[k * w];
+            const uint64_t *g = &gen[k * w], *d = &kill[k * w];
             for (int j = 0; j < w; j++) {
-                if (in[j] != live[j]) {
-                    in[j] = live[j];
+                uint64_t x = g[j] | (live[j] & ~d[j]);
+                if (in[j] != x) {
+                    in[j] = x;
                     changed = true;
                 }
             }
@@ -914,7 +926,7 @@ ls_build_intervals(LsCtx *c)
 
 /* -- Resolution ---------------------------------------------------------------------- */
 
-/* Indexes every vreg's pieces by start, for ls_loc_at's binary search. */
+/* Indexes every vreg's pieces by start, for ls_loc_at. */
 static void
 ls_index_children(LsCtx *c)
 {
@@ -928,13 +940,13 @@ ls_index_children(LsCtx *c)
         }
     }
     c->kid_first[n] = total;
-    c->kids = lir_alloc(c->f, sizeof(LsInterval *) * (size_t)(total + 1));
     c->kid_start = lir_alloc(c->f, sizeof(int) * (size_t)(total + 1));
+    c->kid_loc = lir_alloc(c->f, sizeof(LirLoc) * (size_t)(total + 1));
     for (int v = 0; v < n; v++) {
         int k = c->kid_first[v];
         for (LsInterval *it = c->vi[v]; it != NULL; it = it->next_child, k++) {
-            c->kids[k] = it;
             c->kid_start[k] = ls_start(it);
+            c->kid_loc[k] = it->loc;
         }
     }
 }
@@ -945,6 +957,9 @@ ls_loc_at(LsCtx *c, int v, int pos)
 {
     int lo = c->kid_first[v], hi = c->kid_first[v + 1] - 1;
     int best = lo;
+    if (lo == hi) {
+        return c->kid_loc[lo];   /* most vregs are never split */
+    }
     while (lo <= hi) {
         int mid = (lo + hi) / 2;
         if (c->kid_start[mid] <= pos) {
@@ -955,7 +970,7 @@ ls_loc_at(LsCtx *c, int v, int pos)
             hi = mid - 1;
         }
     }
-    return c->kids[best]->loc;
+    return c->kid_loc[best];
 }
 
 typedef struct LsMoves {

@@ -337,25 +337,6 @@ lir_deopt_set_release(LirFunc *f, LirDeopt *d, int nrelease)
     d->release = nrelease ? lir_alloc(f, sizeof(LirOperand) * nrelease) : NULL;
 }
 
-int
-lir_instr_nuses(const LirInstr *i)
-{
-    return i->nin + (i->deopt ? i->deopt->nvalues + i->deopt->nrelease : 0);
-}
-
-LirOperand *
-lir_instr_use_at(LirInstr *i, int k)
-{
-    if (k < i->nin) {
-        return &i->in[k];
-    }
-    k -= i->nin;
-    if (k < i->deopt->nvalues) {
-        return &i->deopt->values[k].value;
-    }
-    return &i->deopt->release[k - i->deopt->nvalues];
-}
-
 /* -- CFG ------------------------------------------------------------------------------- */
 
 LirBlock *

@@ -257,9 +257,26 @@ LirDeopt *lir_deopt_new(LirFunc *f, LirDeoptKind kind, int bc_offset, int stackt
                         const char *reason, int nvalues);
 void lir_deopt_set_release(LirFunc *f, LirDeopt *d, int nrelease);
 
-/* Number of uses of I (inputs, then deopt values, then deopt releases) and the k-th. */
-int lir_instr_nuses(const LirInstr *i);
-LirOperand *lir_instr_use_at(LirInstr *i, int k);
+/* Number of uses of I (inputs, then deopt values, then deopt releases) and the k-th.
+   Inline: the allocator and the code generator ask for every operand. */
+static inline int
+lir_instr_nuses(const LirInstr *i)
+{
+    return i->nin + (i->deopt ? i->deopt->nvalues + i->deopt->nrelease : 0);
+}
+
+static inline LirOperand *
+lir_instr_use_at(LirInstr *i, int k)
+{
+    if (k < i->nin) {
+        return &i->in[k];
+    }
+    k -= i->nin;
+    if (k < i->deopt->nvalues) {
+        return &i->deopt->values[k].value;
+    }
+    return &i->deopt->release[k - i->deopt->nvalues];
+}
 
 /* Recompute every block's predecessor list from the terminators. */
 void lir_func_compute_preds(LirFunc *f);
