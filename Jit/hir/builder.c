@@ -1115,6 +1115,29 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
             bld_push(bd, v);
         }
         return 0;
+    case UNPACK_EX: {
+        /* The items and the starred list in a tuple (each frame state still has the
+           sequence on the stack, as the interpreter's error path would see it), then
+           unpacked as UNPACK_SEQUENCE unpacks a tuple. */
+        int n = (bi.oparg & 0xFF) + 1 + (bi.oparg >> 8);
+        v = bld_emit_fs(bd, HIR_UnpackEx, 1, off);
+        v->in[0] = bd->stack[bd->depth - 1];
+        v->index = bi.oparg;
+        c = bld_emit_fs(bd, HIR_UnpackSequence, 1, off);
+        c->in[0] = v;
+        c->index = n;
+        bld_pop(bd);
+        for (int k = n - 1; k >= 0; k--) {
+            v = bld_emit(bd, HIR_TupleItem, 1);
+            v->in[0] = c;
+            v->index = k;
+            bld_push(bd, v);
+        }
+        return 0;
+    }
+    case LOAD_BUILD_CLASS:
+        bld_push(bd, bld_emit_fs(bd, HIR_LoadBuildClass, 0, off));
+        return 0;
     case LIST_EXTEND:
     case SET_ADD:
     case SET_UPDATE:

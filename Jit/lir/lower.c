@@ -1336,6 +1336,14 @@ lw_instr(LwCtx *c, HirInstr *i)
     case HIR_Call:
         lw_call_python(c, i, name);
         break;
+    case HIR_UnpackEx:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_UnpackEx, NULL, lw_val(c, in[0]),
+                                           lir_imm(i->index))));
+        break;
+    case HIR_LoadBuildClass:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_LoadBuildClass, NULL,
+                                           lir_vreg(c->frame))));
+        break;
     case HIR_GetIter:
         lw_set(c, i, lw_checked(c, LW_CALL(c, PyObject_GetIter, NULL, lw_val(c, in[0]))));
         break;

@@ -799,51 +799,114 @@ Ci_JitRt_BuildConstKeyMap(PyObject **items, Py_ssize_t n)
     return d;
 }
 
+/* The interpreter's unpacking of SEQ (its unpack_iterable), into a new tuple: the first
+   BEFORE items and, when AFTER >= 0 (a starred target), a list of the middle items and
+   the last AFTER items; AFTER < 0 takes exactly BEFORE items. NULL with the
+   interpreter's errors. */
+static PyObject *
+rt_unpack_iterable(PyObject *seq, int before, int after)
+{
+    PyObject *it = PyObject_GetIter(seq);
+    if (it == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError) && Py_TYPE(seq)->tp_iter == NULL
+            && !PySequence_Check(seq)) {
+            PyErr_Format(PyExc_TypeError, "cannot unpack non-iterable %.200s object",
+                         Py_TYPE(seq)->tp_name);
+        }
+        return NULL;
+    }
+    PyObject *result = PyTuple_New(before + (after < 0 ? 0 : 1 + after));
+    PyObject *rest = NULL;
+    if (result == NULL) {
+        goto error;
+    }
+    for (int i = 0; i < before; i++) {
+        PyObject *item = PyIter_Next(it);
+        if (item == NULL) {
+            if (!PyErr_Occurred() && after < 0) {
+                PyErr_Format(PyExc_ValueError,
+                             "not enough values to unpack (expected %d, got %d)", before, i);
+            }
+            else if (!PyErr_Occurred()) {
+                PyErr_Format(PyExc_ValueError,
+                             "not enough values to unpack (expected at least %d, got %d)",
+                             before + after, i);
+            }
+            goto error;
+        }
+        PyTuple_SET_ITEM(result, i, item);
+    }
+    if (after < 0) {
+        PyObject *extra = PyIter_Next(it);
+        if (extra == NULL) {
+            if (PyErr_Occurred()) {
+                goto error;
+            }
+            Py_DECREF(it);
+            return result;
+        }
+        Py_DECREF(extra);
+        PyErr_Format(PyExc_ValueError, "too many values to unpack (expected %d)", before);
+        goto error;
+    }
+    rest = PySequence_List(it);
+    if (rest == NULL) {
+        goto error;
+    }
+    Py_ssize_t nrest = PyList_GET_SIZE(rest);
+    if (nrest < after) {
+        PyErr_Format(PyExc_ValueError,
+                     "not enough values to unpack (expected at least %d, got %zd)",
+                     before + after, before + nrest);
+        goto error;
+    }
+    /* The last AFTER items move from the list to the tuple. */
+    for (int j = 0; j < after; j++) {
+        PyTuple_SET_ITEM(result, before + 1 + j, PyList_GET_ITEM(rest, nrest - after + j));
+    }
+    Py_SET_SIZE(rest, nrest - after);
+    PyTuple_SET_ITEM(result, before, rest);
+    Py_DECREF(it);
+    return result;
+error:
+    Py_XDECREF(rest);
+    Py_XDECREF(result);
+    Py_DECREF(it);
+    return NULL;
+}
+
 PyObject *
 Ci_JitRt_Unpack(PyObject *seq, int n)
 {
     if (PyList_CheckExact(seq) && PyList_GET_SIZE(seq) == n) {
         return PyList_AsTuple(seq);
     }
-    if (Py_TYPE(seq)->tp_iter == NULL && !PySequence_Check(seq)) {
-        PyErr_Format(PyExc_TypeError, "cannot unpack non-iterable %.200s object",
-                     Py_TYPE(seq)->tp_name);
-        return NULL;
-    }
-    PyObject *it = PyObject_GetIter(seq);
-    if (it == NULL) {
-        return NULL;
-    }
-    PyObject *result = PyTuple_New(n);
-    if (result == NULL) {
-        Py_DECREF(it);
-        return NULL;
-    }
-    for (int i = 0; i < n; i++) {
-        PyObject *item = PyIter_Next(it);
-        if (item == NULL) {
-            if (!PyErr_Occurred()) {
-                PyErr_Format(PyExc_ValueError,
-                             "not enough values to unpack (expected %d, got %d)", n, i);
-            }
-            goto error;
+    return rt_unpack_iterable(seq, n, -1);
+}
+
+PyObject *
+Ci_JitRt_UnpackEx(PyObject *seq, int oparg)
+{
+    return rt_unpack_iterable(seq, oparg & 0xFF, oparg >> 8);
+}
+
+PyObject *
+Ci_JitRt_LoadBuildClass(_PyInterpreterFrame *frame)
+{
+    PyObject *builtins = frame->f_builtins, *bc;
+    if (PyDict_CheckExact(builtins)) {
+        bc = Py_XNewRef(_PyDict_GetItemWithError(builtins, &_Py_ID(__build_class__)));
+        if (bc == NULL && !PyErr_Occurred()) {
+            PyErr_SetString(PyExc_NameError, "__build_class__ not found");
         }
-        PyTuple_SET_ITEM(result, i, item);
     }
-    PyObject *extra = PyIter_Next(it);
-    if (extra == NULL) {
-        if (PyErr_Occurred()) {
-            goto error;
+    else {
+        bc = PyObject_GetItem(builtins, &_Py_ID(__build_class__));
+        if (bc == NULL && PyErr_ExceptionMatches(PyExc_KeyError)) {
+            PyErr_SetString(PyExc_NameError, "__build_class__ not found");
         }
-        Py_DECREF(it);
-        return result;
     }
-    Py_DECREF(extra);
-    PyErr_Format(PyExc_ValueError, "too many values to unpack (expected %d)", n);
-error:
-    Py_DECREF(it);
-    Py_DECREF(result);
-    return NULL;
+    return bc;
 }
 
 /* Whether a call of FUNC (whose code is CODE) with NPOS positional arguments and no

@@ -93,6 +93,15 @@ PyObject *Ci_JitRt_BuildConstKeyMap(PyObject **items, Py_ssize_t n);
    interpreter's error messages. */
 PyObject *Ci_JitRt_Unpack(PyObject *seq, int n);
 
+/* UNPACK_EX with OPARG (its low byte counts the targets before the starred one, its high
+   byte those after): SEQ's first items, a list of the ones in the middle and its last
+   items, in that order in a new tuple, with the interpreter's error messages. */
+PyObject *Ci_JitRt_UnpackEx(PyObject *seq, int oparg);
+
+/* LOAD_BUILD_CLASS: __build_class__ from FRAME's builtins (a dict or any mapping), or
+   the interpreter's NameError. */
+PyObject *Ci_JitRt_LoadBuildClass(_PyInterpreterFrame *frame);
+
 /* CALL, in two halves so that compiled code calls a compiled callee's body itself, one
    native call per Python call (a helper in between would triple the native recursion of
    recursive Python code, and returns deeper than the CPU's return-stack predictor

@@ -246,6 +246,27 @@ def unpack(seq):
     return c, b, a
 
 
+def unpack_starred(seq):
+    first, *middle, last = seq
+    *head, tail = middle or [None]
+    return first, middle, last, head, tail
+
+
+def unpack_starred_wide(seq):
+    a, b, *rest, c, d = seq
+    return a, b, rest, c, d
+
+
+def make_class(n):
+    # A class statement: LOAD_BUILD_CLASS, then the class body's function called
+    class Local(list):
+        size = n
+
+        def total(self):
+            return sum(self) + self.size
+    return Local
+
+
 def swap_locals(a, b):
     a, b = b, a
     return a, b
@@ -797,6 +818,33 @@ class BehaviourTests(JitTestCase):
         self.assert_same(unpack_constant)
         for n in (1, 10**30):
             self.assert_same(unpack_fresh_list, n)
+
+    def test_starred_unpacking(self):
+        for seq in ([1, 2, 3, 4], (1, 2), "abcdef", range(6), iter(range(4)),
+                    {"x": 1, "y": 2, "z": 3}, [1], [], 5, None,
+                    type("L", (list,), {})([1, 2, 3])):
+            self.assert_same(unpack_starred, seq)
+            self.assert_same(unpack_starred_wide, seq)
+        self.assert_same(unpack_starred_wide, list(range(300)))
+
+    def test_class_statement(self):
+        self.compile(make_class)
+        cls = make_class(3)
+        self.assertEqual((cls.__name__, cls.__qualname__, cls.__module__),
+                         ("Local", "make_class.<locals>.Local", __name__))
+        self.assertEqual(cls([1, 2]).total(), 6)
+        self.assertIsNot(make_class(1), make_class(1))
+        # LOAD_BUILD_CLASS reads the builtins at each run, a replaced or missing one too
+        import builtins
+        saved = builtins.__build_class__
+        try:
+            builtins.__build_class__ = lambda func, name, *bases: (name, bases)
+            self.assertEqual(make_class(1), ("Local", (list,)))
+            del builtins.__build_class__
+            self.assertEqual(outcome(make_class, 1)[:3],
+                             ("raise", NameError, "__build_class__ not found"))
+        finally:
+            builtins.__build_class__ = saved
 
     def test_list_append(self):
         self.assert_same(append_all, [], range(100))      # grows past its room
@@ -1668,7 +1716,8 @@ class RuntimeTests(JitTestCase):
     def test_no_reference_leaks(self):
         funcs = [(sum_range, (50,)), (containers, (1, 2)), (unpack, ((1, 2, 3),)),
                  (unpack, ([1, 2, 3],)), (unpack_fresh_list, (7,)), (rotate, (1, 2, 3, 4)),
-                 (append_to_new_list, (range(20),)),
+                 (append_to_new_list, (range(20),)), (unpack_starred, ([1, 2, 3, 4],)),
+                 (unpack_starred_wide, ("abc",)), (make_class, (1,)),
                  (try_except, (0,)), (unbound_local, (False,)), (calls_keywords, (1,)),
                  (attributes, (Thing(2),)), (type_change_mid_loop, ([1, 2.5],))]
         self.compile(append_all)

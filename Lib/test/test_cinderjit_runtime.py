@@ -165,7 +165,10 @@ class ApiTests(unittest.TestCase):
         else:
             self.fail("no AttributeError")
         after = cinderjit.jit_stats()["deopts"]
-        self.assertEqual(after["exception"], before["exception"] + 1)
+        # Under -X jit this method runs compiled too, and the exception leaves it for
+        # the interpreter's handler as well: one more exit.
+        here = 1 if cinderjit.is_jit_compiled(ApiTests.test_deopts_are_counted_by_reason) else 0
+        self.assertEqual(after["exception"], before["exception"] + 1 + here)
         self.assertEqual(after["guard failure"], before["guard failure"])
 
     def test_force_compile(self):
