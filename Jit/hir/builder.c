@@ -102,7 +102,7 @@ static bool
 bc_is_unconditional(int op)
 {
     return op == JUMP_FORWARD || op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT
-           || op == RETURN_VALUE || op == RAISE_VARARGS;
+           || op == RETURN_VALUE || op == RAISE_VARARGS || op == RERAISE;
 }
 
 /* -- Builder state ---------------------------------------------------------------------- */
@@ -442,7 +442,7 @@ bld_depth_at(Builder *bd, int offset)
             succ[0] = t;
             eff[0] = PyCompile_OpcodeStackEffectWithJump(bi.op, bi.oparg, 1);
         }
-        if (!bc_is_unconditional(bi.op) && bi.op != RERAISE && bi.next < n) {
+        if (!bc_is_unconditional(bi.op) && bi.next < n) {
             succ[1] = bi.next;
             eff[1] = PyCompile_OpcodeStackEffectWithJump(bi.op, bi.oparg, 0);
         }
@@ -897,6 +897,12 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
     case COPY:
         bld_push(bd, bd->stack[bd->depth - bi.oparg]);
         return 0;
+    case POP_EXCEPT:
+        /* The end of an except clause that compiled code reaches through a resume point
+           in it (a yield or await in the handler). */
+        c = bld_emit(bd, HIR_PopExcept, 1);
+        c->in[0] = bld_pop(bd);
+        return 0;
     case SWAP:
         v = bd->stack[bd->depth - 1];
         bd->stack[bd->depth - 1] = bd->stack[bd->depth - bi.oparg];
@@ -1258,13 +1264,15 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         return 0;
     }
     case BEFORE_WITH:
-        v = bld_emit_fs(bd, HIR_BeforeWith, 1, off);
+    case BEFORE_ASYNC_WITH:
+        v = bld_emit_fs(bd, bi.op == BEFORE_WITH ? HIR_BeforeWith : HIR_BeforeAsyncWith, 1,
+                        off);
         v->in[0] = bld_pop(bd);
         a = bld_emit(bd, HIR_GetSecondOutput, 1);
         a->in[0] = v;
         a->param = hir_type(HT_Object);
         bld_push(bd, v);   /* __exit__, bound */
-        bld_push(bd, a);   /* what __enter__ returned */
+        bld_push(bd, a);   /* what __enter__ (__aenter__: an awaitable) returned */
         return 0;
     case GET_ITER:
         c = bld_emit_fs(bd, HIR_GetIter, 1, off);
@@ -1294,8 +1302,10 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         bld_push(bd, c);
         return 0;
     case RAISE_VARARGS:
+    case RERAISE:
         /* Raising is the interpreter's job: leave for it at this instruction, with the
-           exception (and cause) on the stack. */
+           exception (and cause, or the last instruction a re-raise restores) on the
+           stack. */
         bld_emit_fs(bd, HIR_Deopt, 0, off);
         *ended = true;
         return 0;

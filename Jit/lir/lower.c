@@ -1176,9 +1176,14 @@ lw_instr(LwCtx *c, HirInstr *i)
         c->second[i->id] = second;
         break;
     }
-    case HIR_BeforeWith: {
+    case HIR_PopExcept:
+        LW_CALL(c, Ci_JitRt_PopExcept, NULL, lir_vreg(c->tstate), lw_val(c, in[0]));
+        break;
+    case HIR_BeforeWith:
+    case HIR_BeforeAsyncWith: {
         int second;
-        r = LW_CALL(c, Ci_JitRt_BeforeWith, &second, lw_val(c, in[0]));
+        r = LW_CALL(c, Ci_JitRt_BeforeWith, &second, lw_val(c, in[0]),
+                    lir_imm(i->op == HIR_BeforeAsyncWith));
         lw_checked(c, r);
         lw_set(c, i, r);
         c->second[i->id] = second;

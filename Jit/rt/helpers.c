@@ -1424,25 +1424,37 @@ Ci_JitRt_MakeFunction(_PyInterpreterFrame *frame, PyObject **in, int flags)
     return (PyObject *)func;
 }
 
+void
+Ci_JitRt_PopExcept(PyThreadState *tstate, PyObject *value)
+{
+    _PyErr_StackItem *exc_info = tstate->exc_info;
+    PyObject *handled = exc_info->exc_value;
+    exc_info->exc_value = value;
+    Py_XDECREF(handled);
+}
+
 CiJitPair
-Ci_JitRt_BeforeWith(PyObject *mgr)
+Ci_JitRt_BeforeWith(PyObject *mgr, int is_async)
 {
     CiJitPair r = {NULL, NULL};
-    PyObject *enter = _PyObject_LookupSpecial(mgr, &_Py_ID(__enter__));
+    const char *kind = is_async ? "asynchronous context manager" : "context manager";
+    PyObject *enter = _PyObject_LookupSpecial(
+        mgr, is_async ? &_Py_ID(__aenter__) : &_Py_ID(__enter__));
     if (enter == NULL) {
         if (!PyErr_Occurred()) {
-            PyErr_Format(PyExc_TypeError,
-                         "'%.200s' object does not support the context manager protocol",
-                         Py_TYPE(mgr)->tp_name);
+            PyErr_Format(PyExc_TypeError, "'%.200s' object does not support the %s protocol",
+                         Py_TYPE(mgr)->tp_name, kind);
         }
         return r;
     }
-    PyObject *exit = _PyObject_LookupSpecial(mgr, &_Py_ID(__exit__));
+    PyObject *exit = _PyObject_LookupSpecial(
+        mgr, is_async ? &_Py_ID(__aexit__) : &_Py_ID(__exit__));
     if (exit == NULL) {
         if (!PyErr_Occurred()) {
             PyErr_Format(PyExc_TypeError,
-                         "'%.200s' object does not support the context manager protocol "
-                         "(missed __exit__ method)", Py_TYPE(mgr)->tp_name);
+                         "'%.200s' object does not support the %s protocol "
+                         "(missed %s method)", Py_TYPE(mgr)->tp_name, kind,
+                         is_async ? "__aexit__" : "__exit__");
         }
         Py_DECREF(enter);
         return r;

@@ -136,8 +136,14 @@ PyObject *Ci_JitRt_CallEx(PyObject *func, PyObject *args, PyObject *kwargs);
    in the order the interpreter pops them; consumes them all. */
 PyObject *Ci_JitRt_MakeFunction(_PyInterpreterFrame *frame, PyObject **in, int flags);
 
-/* BEFORE_WITH: (bound __exit__, what __enter__ returned), or both NULL on error. */
-CiJitPair Ci_JitRt_BeforeWith(PyObject *mgr);
+/* POP_EXCEPT: VALUE (consumed) becomes TSTATE's handled exception again, in place of the
+   one the except clause handled. */
+void Ci_JitRt_PopExcept(PyThreadState *tstate, PyObject *value);
+
+/* BEFORE_WITH: (bound __exit__, what __enter__ returned); with IS_ASYNC,
+   BEFORE_ASYNC_WITH: (bound __aexit__, what __aenter__ returned). Both NULL on error,
+   with the interpreter's TypeErrors. */
+CiJitPair Ci_JitRt_BeforeWith(PyObject *mgr, int is_async);
 
 /* FORMAT_VALUE: conversion is oparg & FVC_MASK; spec may be NULL. */
 PyObject *Ci_JitRt_FormatValue(PyObject *value, PyObject *spec, int conversion);

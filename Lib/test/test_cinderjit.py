@@ -1801,6 +1801,52 @@ def yield_in_handler(n):
         yield n
     except ValueError:
         yield "caught"
+        # resumed inside the except clause: still handling it
+        yield sys.exc_info()[0]
+    # past the clause's POP_EXCEPT: nothing handled any more
+    yield sys.exc_info()[0]
+
+
+class AsyncManager:
+    def __init__(self, log, swallow=False):
+        self.log = log
+        self.swallow = swallow
+
+    async def __aenter__(self):
+        self.log.append("enter")
+        await asyncio.sleep(0)
+        return len(self.log)
+
+    async def __aexit__(self, tp, value, tb):
+        self.log.append(("exit", tp and tp.__name__))
+        await asyncio.sleep(0)
+        return self.swallow
+
+
+async def use_async_with(manager, fail):
+    async with manager as v:
+        manager.log.append(v)
+        if fail:
+            raise ValueError("boom")
+        return v + 1
+
+
+def run_async_with_twin(func, make_manager, fail):
+    global use_async_with
+    saved, use_async_with = use_async_with, func
+    try:
+        return run_async_with(make_manager, fail)
+    finally:
+        use_async_with = saved
+
+
+def run_async_with(make_manager, fail):
+    log = []
+    try:
+        result = asyncio.run(use_async_with(make_manager(log), fail))
+    except Exception as e:
+        result = (type(e).__name__, str(e))
+    return result, log
 
 
 def yield_after_handler(cache, key):
@@ -1991,10 +2037,24 @@ class GeneratorTests(JitTestCase):
                          ("ok", [0, 1, 2, ("return", ["x"])]))
         self.assert_same_driven(gen_with_handler, drive, 3, throws=(lambda: KeyError("y"),))
 
-    def test_yield_in_exception_handler_stays_interpreted(self):
-        self.assertFalse(cinderjit.force_compile(yield_in_handler))
-        self.assertEqual(drive(yield_in_handler, 1, throws=(ValueError,)),
-                         [1, "caught", ("return", None)])
+    def test_yield_in_exception_handler(self):
+        # The interpreter runs the handler up to its yield; the body resumes compiled
+        # inside the except clause and leaves it through POP_EXCEPT.
+        self.assertEqual(self.assert_same_driven(yield_in_handler, drive, 1,
+                                                 throws=(ValueError,)),
+                         ("ok", [1, "caught", ValueError, None, ("return", None)]))
+        self.assert_same_driven(yield_in_handler, drive, 1)
+        self.assert_same_driven(yield_in_handler, drive, 1, throws=(KeyError,))
+
+    def test_async_with(self):
+        self.compile(use_async_with)
+        twin = interpreted_twin(use_async_with)
+        for make in (AsyncManager, lambda log: AsyncManager(log, swallow=True),
+                     lambda log: object()):
+            for fail in (False, True):
+                with self.subTest(make=make, fail=fail):
+                    self.assertEqual(run_async_with(make, fail),
+                                     run_async_with_twin(twin, make, fail))
 
     def test_resume_point_reached_through_an_except_clause(self):
         self.assertEqual(self.assert_same_driven(yield_after_handler, drive, {}, "k",
