@@ -897,6 +897,50 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
     case COPY:
         bld_push(bd, bd->stack[bd->depth - bi.oparg]);
         return 0;
+    case GET_AITER:
+        c = bld_emit_fs(bd, HIR_GetAIter, 1, off);
+        c->in[0] = bld_pop(bd);
+        bld_push(bd, c);
+        return 0;
+    case GET_ANEXT:
+        /* The async iterator stays; the awaitable of its next item goes on top. The
+           StopAsyncIteration that ends the loop leaves for the interpreter, whose handler
+           (END_ASYNC_FOR) goes on. */
+        c = bld_emit_fs(bd, HIR_GetANext, 1, off);
+        c->in[0] = bd->stack[bd->depth - 1];
+        bld_push(bd, c);
+        return 0;
+    case MATCH_MAPPING:
+    case MATCH_SEQUENCE:
+        /* The subject stays; a bool from its type's flags goes on top. */
+        c = bld_emit(bd, HIR_TypeHasFlag, 1);
+        c->in[0] = bd->stack[bd->depth - 1];
+        c->index = bi.op == MATCH_MAPPING ? Py_TPFLAGS_MAPPING : Py_TPFLAGS_SEQUENCE;
+        v = bld_emit(bd, HIR_BoxBool, 1);
+        v->in[0] = c;
+        bld_push(bd, v);
+        return 0;
+    case GET_LEN:
+        c = bld_emit_fs(bd, HIR_GetLen, 1, off);
+        c->in[0] = bd->stack[bd->depth - 1];
+        bld_push(bd, c);
+        return 0;
+    case MATCH_KEYS:
+        /* (subject, keys) stay; the values, or None, go on top. */
+        c = bld_emit_fs(bd, HIR_MatchKeys, 2, off);
+        c->in[0] = bd->stack[bd->depth - 2];
+        c->in[1] = bd->stack[bd->depth - 1];
+        bld_push(bd, c);
+        return 0;
+    case MATCH_CLASS:
+        /* (subject, class, keyword names) -> the attributes' tuple, or None */
+        c = bld_emit_fs(bd, HIR_MatchClass, 3, off);
+        c->in[2] = bld_pop(bd);
+        c->in[1] = bld_pop(bd);
+        c->in[0] = bld_pop(bd);
+        c->index = bi.oparg;
+        bld_push(bd, c);
+        return 0;
     case POP_EXCEPT:
         /* The end of an except clause that compiled code reaches through a resume point
            in it (a yield or await in the handler). */
@@ -1232,6 +1276,22 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
         c->in[0] = bd->stack[bd->depth - 1];
         c->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
         bld_push(bd, c);
+        return 0;
+    case DELETE_GLOBAL:
+        c = bld_emit_fs(bd, HIR_DeleteGlobal, 0, off);
+        c->name = PyTuple_GET_ITEM(co->co_names, bi.oparg);
+        return 0;
+    case DELETE_DEREF:
+        /* An empty cell leaves for the interpreter, which raises; else it empties. */
+        a = bld_read_local_in(bd, bd->cur, bi.oparg);
+        v = bld_emit_fs(bd, HIR_LoadCellValue, 1, off);
+        v->in[0] = a;
+        v->index = bi.oparg;
+        b = bld_const(bd, hir_type(HT_Nullptr));
+        c = bld_emit(bd, HIR_StoreCellValue, 2);
+        c->in[0] = a;
+        c->in[1] = b;
+        c->index = bi.oparg;
         return 0;
     case DELETE_ATTR:
     case STORE_GLOBAL:

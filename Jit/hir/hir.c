@@ -36,6 +36,7 @@
 #define OUT_ListExact HO_FIXED, HT_ListExact
 #define OUT_SetExact HO_FIXED, HT_SetExact
 #define OUT_DictExact HO_FIXED, HT_DictExact
+#define OUT_LongExact HO_FIXED, HT_LongExact
 
 const HirOpInfo hir_op_info[HIR_NUM_OPS] = {
 #define HIR_OP(name, nin, out, flags, steals, param) \

@@ -1108,6 +1108,9 @@ lw_instr(LwCtx *c, HirInstr *i)
     case HIR_DeleteAttr:
         lw_checked_int(c, LW_CALL(c, Ci_JitRt_DeleteAttr, NULL, lw_val(c, in[0]), name));
         break;
+    case HIR_DeleteGlobal:
+        lw_checked_int(c, LW_CALL(c, Ci_JitRt_DeleteGlobal, NULL, lir_vreg(c->frame), name));
+        break;
     case HIR_ImportName:
         lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_ImportName, NULL, lir_vreg(c->frame),
                                            name, lw_val(c, in[0]), lw_val(c, in[1]))));
@@ -1176,6 +1179,35 @@ lw_instr(LwCtx *c, HirInstr *i)
         c->second[i->id] = second;
         break;
     }
+    case HIR_TypeHasFlag: {
+        int flags = lw_def(c, LIR_Load64, 1,
+                           lw_mem(lw_type_of(c, lw_reg(c, in[0])),
+                                  (int32_t)offsetof(PyTypeObject, tp_flags)),
+                           lir_imm(0));
+        lw_set(c, i, lw_def(c, LIR_TestSet, 2, lir_vreg(flags), lir_imm(i->index)));
+        c->cur->last->cc = LIR_CC_NE;
+        break;
+    }
+    case HIR_GetAIter:
+    case HIR_GetANext:
+        lw_set(c, i, lw_checked(c, lw_call(c, i->op == HIR_GetAIter ? (void *)Ci_JitRt_GetAIter
+                                                                    : (void *)Ci_JitRt_GetANext,
+                                           i->op == HIR_GetAIter ? "Ci_JitRt_GetAIter"
+                                                                 : "Ci_JitRt_GetANext",
+                                           1, (LirOperand[]){lw_val(c, in[0])}, NULL)));
+        break;
+    case HIR_GetLen:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_GetLen, NULL, lw_val(c, in[0]))));
+        break;
+    case HIR_MatchKeys:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_MatchKeys, NULL, lw_val(c, in[0]),
+                                           lw_val(c, in[1]))));
+        break;
+    case HIR_MatchClass:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_MatchClass, NULL, lw_val(c, in[0]),
+                                           lw_val(c, in[1]), lw_val(c, in[2]),
+                                           lir_imm(i->index))));
+        break;
     case HIR_PopExcept:
         LW_CALL(c, Ci_JitRt_PopExcept, NULL, lir_vreg(c->tstate), lw_val(c, in[0]));
         break;

@@ -1424,6 +1424,231 @@ Ci_JitRt_MakeFunction(_PyInterpreterFrame *frame, PyObject **in, int flags)
     return (PyObject *)func;
 }
 
+PyObject *
+Ci_JitRt_GetLen(PyObject *obj)
+{
+    Py_ssize_t n = PyObject_Length(obj);
+    return n < 0 ? NULL : PyLong_FromSsize_t(n);
+}
+
+/* Whether NAME (a key or an attribute name) is new to the set SEEN, which it then joins:
+   1 new, 0 seen before, -1 error. */
+static int
+rt_first_sight(PyObject *seen, PyObject *name)
+{
+    int found = PySet_Contains(seen, name);
+    if (found != 0) {
+        return found < 0 ? -1 : 0;
+    }
+    return PySet_Add(seen, name) < 0 ? -1 : 1;
+}
+
+PyObject *
+Ci_JitRt_MatchKeys(PyObject *map, PyObject *keys)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(keys);
+    if (n == 0) {
+        return PyTuple_New(0);
+    }
+    /* map.get(key, missing): one lookup that neither raises for a missing key nor makes
+       a mapping with __missing__ (a defaultdict) create it. */
+    PyObject *get = NULL, *seen = NULL, *missing = NULL, *values = NULL;
+    int unbound = _PyObject_GetMethod(map, &_Py_ID(get), &get);
+    if (get == NULL || (seen = PySet_New(NULL)) == NULL
+        || (missing = PyObject_CallNoArgs((PyObject *)&PyBaseObject_Type)) == NULL
+        || (values = PyTuple_New(n)) == NULL) {
+        goto done;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *key = PyTuple_GET_ITEM(keys, k);
+        int first = rt_first_sight(seen, key);
+        if (first <= 0) {
+            if (first == 0) {
+                PyErr_Format(PyExc_ValueError, "mapping pattern checks duplicate key (%R)",
+                             key);
+            }
+            Py_CLEAR(values);
+            goto done;
+        }
+        PyObject *args[3] = {map, key, missing};
+        PyObject *value = unbound ? PyObject_Vectorcall(get, args, 3, NULL)
+                                  : PyObject_Vectorcall(get, args + 1, 2, NULL);
+        if (value == NULL || value == missing) {
+            Py_CLEAR(values);
+            if (value != NULL) {   /* no such key: no match */
+                Py_DECREF(value);
+                values = Py_NewRef(Py_None);
+            }
+            goto done;
+        }
+        PyTuple_SET_ITEM(values, k, value);
+    }
+done:
+    Py_XDECREF(get);
+    Py_XDECREF(seen);
+    Py_XDECREF(missing);
+    return values;
+}
+
+/* An attribute a class pattern of TYPE reads: NAME of SUBJECT (new reference), or NULL:
+   without an exception when SUBJECT has no such attribute (no match), with a TypeError
+   when the pattern names it twice (SEEN holds the names read so far). */
+static PyObject *
+rt_match_attr(PyObject *subject, PyObject *type, PyObject *name, PyObject *seen)
+{
+    int first = rt_first_sight(seen, name);
+    if (first <= 0) {
+        if (first == 0) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple sub-patterns for attribute %R",
+                         ((PyTypeObject *)type)->tp_name, name);
+        }
+        return NULL;
+    }
+    PyObject *attr = PyObject_GetAttr(subject, name);
+    if (attr == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+        PyErr_Clear();
+    }
+    return attr;
+}
+
+PyObject *
+Ci_JitRt_MatchClass(PyObject *subject, PyObject *type, PyObject *names, int npos)
+{
+    if (!PyType_Check(type)) {
+        PyErr_SetString(PyExc_TypeError, "called match pattern must be a type");
+        return NULL;
+    }
+    int instance = PyObject_IsInstance(subject, type);
+    if (instance <= 0) {
+        return instance < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    const char *tp_name = ((PyTypeObject *)type)->tp_name;
+    Py_ssize_t nkw = PyTuple_GET_SIZE(names);
+    PyObject *match_args = NULL, *result = NULL;
+    PyObject *seen = PySet_New(NULL);
+    PyObject *attrs = seen != NULL ? PyTuple_New(npos + nkw) : NULL;
+    if (attrs == NULL) {
+        goto done;
+    }
+    if (npos > 0) {
+        /* Positional sub-patterns name the attributes in __match_args__; a type without
+           one that matches itself (int, str, ...) takes one, the subject. */
+        bool match_self = false;
+        Py_ssize_t allowed;
+        match_args = PyObject_GetAttrString(type, "__match_args__");
+        if (match_args != NULL && !PyTuple_CheckExact(match_args)) {
+            PyErr_Format(PyExc_TypeError, "%s.__match_args__ must be a tuple (got %s)",
+                         tp_name, Py_TYPE(match_args)->tp_name);
+            goto done;
+        }
+        if (match_args != NULL) {
+            allowed = PyTuple_GET_SIZE(match_args);
+        }
+        else if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            PyErr_Clear();
+            match_self = PyType_HasFeature((PyTypeObject *)type, _Py_TPFLAGS_MATCH_SELF);
+            allowed = match_self ? 1 : 0;
+        }
+        else {
+            goto done;
+        }
+        if (allowed < npos) {
+            PyErr_Format(PyExc_TypeError,
+                         "%s() accepts %zd positional sub-pattern%s (%d given)", tp_name,
+                         allowed, allowed == 1 ? "" : "s", npos);
+            goto done;
+        }
+        for (int k = 0; k < npos; k++) {
+            PyObject *attr;
+            if (match_self) {
+                attr = Py_NewRef(subject);
+            }
+            else {
+                PyObject *name = PyTuple_GET_ITEM(match_args, k);
+                if (!PyUnicode_CheckExact(name)) {
+                    PyErr_Format(PyExc_TypeError,
+                                 "__match_args__ elements must be strings (got %s)",
+                                 Py_TYPE(name)->tp_name);
+                    goto done;
+                }
+                if ((attr = rt_match_attr(subject, type, name, seen)) == NULL) {
+                    goto done;
+                }
+            }
+            PyTuple_SET_ITEM(attrs, k, attr);
+        }
+    }
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        PyObject *attr = rt_match_attr(subject, type, PyTuple_GET_ITEM(names, k), seen);
+        if (attr == NULL) {
+            goto done;
+        }
+        PyTuple_SET_ITEM(attrs, npos + k, attr);
+    }
+    result = attrs;
+    attrs = NULL;
+done:
+    Py_XDECREF(match_args);
+    Py_XDECREF(seen);
+    Py_XDECREF(attrs);
+    if (result == NULL && !PyErr_Occurred()) {
+        result = Py_NewRef(Py_None);   /* a missing attribute: no match */
+    }
+    return result;
+}
+
+PyObject *
+Ci_JitRt_GetAIter(PyObject *obj)
+{
+    PyAsyncMethods *am = Py_TYPE(obj)->tp_as_async;
+    if (am == NULL || am->am_aiter == NULL) {
+        PyErr_Format(PyExc_TypeError,
+                     "'async for' requires an object with __aiter__ method, got %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    PyObject *iter = am->am_aiter(obj);
+    if (iter == NULL) {
+        return NULL;
+    }
+    am = Py_TYPE(iter)->tp_as_async;
+    if (am == NULL || am->am_anext == NULL) {
+        PyErr_Format(PyExc_TypeError,
+                     "'async for' received an object from __aiter__ that does not "
+                     "implement __anext__: %.100s", Py_TYPE(iter)->tp_name);
+        Py_DECREF(iter);
+        return NULL;
+    }
+    return iter;
+}
+
+PyObject *
+Ci_JitRt_GetANext(PyObject *aiter)
+{
+    PyAsyncMethods *am = Py_TYPE(aiter)->tp_as_async;
+    if (PyAsyncGen_CheckExact(aiter)) {
+        return am->am_anext(aiter);   /* already an awaitable */
+    }
+    if (am == NULL || am->am_anext == NULL) {
+        PyErr_Format(PyExc_TypeError,
+                     "'async for' requires an iterator with __anext__ method, got %.100s",
+                     Py_TYPE(aiter)->tp_name);
+        return NULL;
+    }
+    PyObject *next = am->am_anext(aiter);
+    if (next == NULL) {
+        return NULL;
+    }
+    PyObject *awaitable = _PyCoro_GetAwaitableIter(next);
+    if (awaitable == NULL) {
+        _PyErr_FormatFromCause(PyExc_TypeError,
+                               "'async for' received an invalid object from __anext__: %.100s",
+                               Py_TYPE(next)->tp_name);
+    }
+    Py_DECREF(next);
+    return awaitable;
+}
+
 void
 Ci_JitRt_PopExcept(PyThreadState *tstate, PyObject *value)
 {
@@ -1535,6 +1760,19 @@ int
 Ci_JitRt_StoreGlobal(_PyInterpreterFrame *frame, PyObject *name, PyObject *value)
 {
     return PyDict_SetItem(frame->f_globals, name, value);
+}
+
+int
+Ci_JitRt_DeleteGlobal(_PyInterpreterFrame *frame, PyObject *name)
+{
+    if (PyDict_DelItem(frame->f_globals, name) == 0) {
+        return 0;
+    }
+    if (PyErr_ExceptionMatches(PyExc_KeyError)) {
+        PyErr_Clear();
+        rt_name_error(name);
+    }
+    return -1;
 }
 
 PyObject *

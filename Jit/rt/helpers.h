@@ -136,6 +136,20 @@ PyObject *Ci_JitRt_CallEx(PyObject *func, PyObject *args, PyObject *kwargs);
    in the order the interpreter pops them; consumes them all. */
 PyObject *Ci_JitRt_MakeFunction(_PyInterpreterFrame *frame, PyObject **in, int flags);
 
+/* Pattern matching. GET_LEN: len(OBJ) as an int. MATCH_KEYS: the values of MAP at the
+   tuple KEYS, through MAP.get, in a tuple, or None when one is missing. MATCH_CLASS: the
+   attributes of SUBJECT that the class pattern TYPE(NPOS positional sub-patterns,
+   keyword sub-patterns NAMES) extracts, in a tuple, or None when it does not match.
+   Each returns NULL with the interpreter's errors. */
+PyObject *Ci_JitRt_GetLen(PyObject *obj);
+PyObject *Ci_JitRt_MatchKeys(PyObject *map, PyObject *keys);
+PyObject *Ci_JitRt_MatchClass(PyObject *subject, PyObject *type, PyObject *names, int npos);
+
+/* async for. GET_AITER: OBJ's asynchronous iterator. GET_ANEXT: the awaitable of
+   AITER's next item. NULL with the interpreter's TypeErrors. */
+PyObject *Ci_JitRt_GetAIter(PyObject *obj);
+PyObject *Ci_JitRt_GetANext(PyObject *aiter);
+
 /* POP_EXCEPT: VALUE (consumed) becomes TSTATE's handled exception again, in place of the
    one the except clause handled. */
 void Ci_JitRt_PopExcept(PyThreadState *tstate, PyObject *value);
@@ -165,6 +179,9 @@ int Ci_JitRt_DictUpdate(PyObject *dict, PyObject *update);
 int Ci_JitRt_DictMerge(PyObject *func, PyObject *dict, PyObject *update);
 
 int Ci_JitRt_DeleteAttr(PyObject *obj, PyObject *name);
+
+/* DELETE_GLOBAL of NAME from FRAME's globals, with the interpreter's NameError. */
+int Ci_JitRt_DeleteGlobal(_PyInterpreterFrame *frame, PyObject *name);
 
 /* IMPORT_NAME of NAME in FRAME's globals, through builtins.__import__ as the
    interpreter calls it. */

@@ -3,6 +3,7 @@ two must agree on results, exceptions, tracebacks and side effects."""
 
 import collections
 import copy
+import dataclasses
 import gc
 import inspect
 import os
@@ -257,6 +258,25 @@ def unpack_starred_wide(seq):
     return a, b, rest, c, d
 
 
+def delete_names(define, twice):
+    global DELETABLE
+    cell = 1
+
+    def get():
+        return cell
+    if define:
+        DELETABLE = 1
+    del DELETABLE
+    before = get()
+    del cell
+    if twice:
+        del cell
+    try:
+        get()
+    except NameError as e:
+        return before, str(e)
+
+
 def make_class(n):
     # A class statement: LOAD_BUILD_CLASS, then the class body's function called
     class Local(list):
@@ -265,6 +285,81 @@ def make_class(n):
         def total(self):
             return sum(self) + self.size
     return Local
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int = 0
+
+
+class NoMatchArgs:
+    pass
+
+
+class ListMatchArgs:
+    __match_args__ = ["x"]
+
+
+class IntMatchArgs:
+    __match_args__ = (1,)
+    x = 1
+
+
+NOT_A_TYPE = 3
+
+
+def match_value(v):
+    match v:
+        case [a, b]:
+            return ("seq2", a, b)
+        case [a, *rest]:
+            return ("seq+", a, rest)
+        case {"k": val, **rest}:
+            return ("map", val, rest)
+        case {"a": 1, "b": b}:
+            return ("ab", b)
+        case Point(0, y):
+            return ("P0", y)
+        case Point(x=x, y=2):
+            return ("Py2", x)
+        case int(n) | float(n):
+            return ("num", n)
+        case str() as s:
+            return ("str", s)
+        case NoMatchArgs():
+            return "no match args"
+        case _:
+            return "other"
+
+
+def match_badly(v, which):
+    match which:
+        case 0:
+            match v:
+                case Point(1, 2, 3):
+                    return 1
+        case 1:
+            match v:
+                case NoMatchArgs(1):
+                    return 1
+        case 2:
+            match v:
+                case ListMatchArgs(1):
+                    return 1
+        case 3:
+            match v:
+                case IntMatchArgs(1):
+                    return 1
+        case 4:
+            match v:
+                case Point(1, x=1):
+                    return 1
+        case 5:
+            match v:
+                case NOT_A_TYPE():
+                    return 1
+    return None
 
 
 def swap_locals(a, b):
@@ -826,6 +921,24 @@ class BehaviourTests(JitTestCase):
             self.assert_same(unpack_starred, seq)
             self.assert_same(unpack_starred_wide, seq)
         self.assert_same(unpack_starred_wide, list(range(300)))
+
+    def test_match_statement(self):
+        for v in ([1, 2], [1, 2, 3], (), "ab", b"xy", bytearray(b"ab"), range(2),
+                  {"k": 1, "z": 2}, {"a": 1, "b": 5}, {"a": 2},
+                  collections.defaultdict(int), collections.OrderedDict(k=3),
+                  Point(0, 4), Point(3, 2), Point(3, 3), 7, 2.5, "s", NoMatchArgs(), None):
+            self.assert_same(match_value, v)
+        for which in range(6):
+            for v in (Point(1, 2), NoMatchArgs(), ListMatchArgs(), IntMatchArgs(), 5):
+                self.assert_same(match_badly, v, which)
+
+    def test_del_global_and_cell(self):
+        for define in (True, False):
+            for twice in (False, True):
+                self.assert_same(delete_names, define, twice)
+        self.assertEqual(delete_names(True, False),
+                         (1, "cannot access free variable 'cell' where it is not "
+                             "associated with a value in enclosing scope"))
 
     def test_class_statement(self):
         self.compile(make_class)
@@ -1718,6 +1831,9 @@ class RuntimeTests(JitTestCase):
                  (unpack, ([1, 2, 3],)), (unpack_fresh_list, (7,)), (rotate, (1, 2, 3, 4)),
                  (append_to_new_list, (range(20),)), (unpack_starred, ([1, 2, 3, 4],)),
                  (unpack_starred_wide, ("abc",)), (make_class, (1,)),
+                 (match_value, ({"k": 1, "z": 2},)), (match_value, (Point(0, 4),)),
+                 (match_value, ([1, 2, 3],)), (match_badly, (Point(1, 2), 4)),
+                 (delete_names, (True, False)), (delete_names, (False, True)),
                  (try_except, (0,)), (unbound_local, (False,)), (calls_keywords, (1,)),
                  (attributes, (Thing(2),)), (type_change_mid_loop, ([1, 2.5],))]
         self.compile(append_all)
@@ -1829,6 +1945,56 @@ async def use_async_with(manager, fail):
         if fail:
             raise ValueError("boom")
         return v + 1
+
+
+class Countdown:
+    """An asynchronous iterator written as a class: __anext__ suspends once per item."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        await asyncio.sleep(0)
+        if self.n == 0:
+            raise StopAsyncIteration
+        self.n -= 1
+        return self.n
+
+
+class AsyncIterOfNonIterator:
+    def __aiter__(self):
+        return 5
+
+
+class BadAnext:
+    def __aiter__(self):
+        return self
+
+    def __anext__(self):
+        return 5   # not awaitable
+
+
+async def agen(n):
+    for k in range(n):
+        await asyncio.sleep(0)
+        yield k
+
+
+async def sum_async_for(make_iterable):
+    total = []
+    async for x in make_iterable():
+        total.append(x)
+    return total
+
+
+def run_async_for(func, make_iterable):
+    try:
+        return asyncio.run(func(make_iterable))
+    except Exception as e:
+        return (type(e).__name__, str(e))
 
 
 def run_async_with_twin(func, make_manager, fail):
@@ -2045,6 +2211,16 @@ class GeneratorTests(JitTestCase):
                          ("ok", [1, "caught", ValueError, None, ("return", None)]))
         self.assert_same_driven(yield_in_handler, drive, 1)
         self.assert_same_driven(yield_in_handler, drive, 1, throws=(KeyError,))
+
+    def test_async_for(self):
+        self.compile(sum_async_for)
+        twin = interpreted_twin(sum_async_for)
+        for make in (lambda: Countdown(3), lambda: agen(4), lambda: Countdown(0),
+                     lambda: 5, AsyncIterOfNonIterator, BadAnext):
+            with self.subTest(make=make):
+                self.assertEqual(run_async_for(sum_async_for, make),
+                                 run_async_for(twin, make))
+        self.assertEqual(run_async_for(sum_async_for, lambda: Countdown(3)), [2, 1, 0])
 
     def test_async_with(self):
         self.compile(use_async_with)
