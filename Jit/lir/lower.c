@@ -1189,12 +1189,10 @@ lw_instr(LwCtx *c, HirInstr *i)
         break;
     }
     case HIR_GetAIter:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_GetAIter, NULL, lw_val(c, in[0]))));
+        break;
     case HIR_GetANext:
-        lw_set(c, i, lw_checked(c, lw_call(c, i->op == HIR_GetAIter ? (void *)Ci_JitRt_GetAIter
-                                                                    : (void *)Ci_JitRt_GetANext,
-                                           i->op == HIR_GetAIter ? "Ci_JitRt_GetAIter"
-                                                                 : "Ci_JitRt_GetANext",
-                                           1, (LirOperand[]){lw_val(c, in[0])}, NULL)));
+        lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_GetANext, NULL, lw_val(c, in[0]))));
         break;
     case HIR_GetLen:
         lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_GetLen, NULL, lw_val(c, in[0]))));
