@@ -92,7 +92,6 @@ static const char *const rt_deopt_names[] = {
 #undef RT_DEOPT_NAME
 };
 
-static const char RT_WHY_ASYNC_GENERATOR[] = "async generator";
 static const char RT_WHY_BODY[] = "module or class body";
 static const char RT_WHY_LIST[] = "not in the JIT list";
 static const char RT_WHY_NO_RESUME[] = "no RESUME at the entry";
@@ -255,9 +254,6 @@ rt_entry_resume(PyCodeObject *code)
 static const char *
 rt_unsupported(PyCodeObject *code)
 {
-    if (code->co_flags & CO_ASYNC_GENERATOR) {
-        return RT_WHY_ASYNC_GENERATOR;
-    }
     if (!(code->co_flags & CO_OPTIMIZED)) {
         return RT_WHY_BODY;
     }

@@ -897,6 +897,13 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
     case COPY:
         bld_push(bd, bd->stack[bd->depth - bi.oparg]);
         return 0;
+    case ASYNC_GEN_WRAP:
+        /* An async generator's yielded value, wrapped for its asend() to tell it from an
+           awaited one. */
+        c = bld_emit_fs(bd, HIR_AsyncGenWrap, 1, off);
+        c->in[0] = bld_pop(bd);
+        bld_push(bd, c);
+        return 0;
     case GET_AITER:
         c = bld_emit_fs(bd, HIR_GetAIter, 1, off);
         c->in[0] = bld_pop(bd);
@@ -1471,9 +1478,6 @@ bld_instr(Builder *bd, BcInstr bi, bool *ended)
 static const char *
 bld_refuse_code(PyCodeObject *co)
 {
-    if (co->co_flags & CO_ASYNC_GENERATOR) {
-        return "async generator";
-    }
     if (!(co->co_flags & CO_OPTIMIZED)) {
         return "module or class body";
     }

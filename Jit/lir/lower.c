@@ -6,6 +6,7 @@
 #include "pycore_code.h"
 #include "pycore_dict.h"
 #include "pycore_frame.h"
+#include "pycore_genobject.h"     // _PyAsyncGenValueWrapperNew
 #include "pycore_interp.h"
 #include "pycore_long.h"
 #include "pycore_opcode.h"
@@ -1188,6 +1189,10 @@ lw_instr(LwCtx *c, HirInstr *i)
         c->cur->last->cc = LIR_CC_NE;
         break;
     }
+    case HIR_AsyncGenWrap:
+        lw_set(c, i, lw_checked(c, LW_CALL(c, _PyAsyncGenValueWrapperNew, NULL,
+                                           lw_val(c, in[0]))));
+        break;
     case HIR_GetAIter:
         lw_set(c, i, lw_checked(c, LW_CALL(c, Ci_JitRt_GetAIter, NULL, lw_val(c, in[0]))));
         break;

@@ -1983,6 +1983,44 @@ async def agen(n):
         yield k
 
 
+async def ticker(n, log):
+    """An async generator that receives values, awaits, raises and is closed."""
+    try:
+        for k in range(n):
+            got = yield k
+            log.append(("got", got))
+            await asyncio.sleep(0)
+            if got == "boom":
+                raise ValueError("boom")
+    except GeneratorExit:
+        log.append("closed")
+        raise
+    finally:
+        log.append("finally")
+
+
+async def drive_tickers(make):
+    log = []
+    out = [x async for x in make(3, log)]
+    g = make(5, log)
+    out.append(await g.asend(None))
+    out.append(await g.asend("a"))
+    try:
+        await g.athrow(KeyError("k"))
+    except KeyError as e:
+        out.append(("KeyError", str(e)))
+    g = make(5, log)
+    await g.asend(None)
+    await g.aclose()
+    g = make(5, log)
+    await g.asend(None)
+    try:
+        await g.asend("boom")
+    except ValueError as e:
+        out.append(("ValueError", str(e)))
+    return out, log
+
+
 async def sum_async_for(make_iterable):
     total = []
     async for x in make_iterable():
@@ -2211,6 +2249,12 @@ class GeneratorTests(JitTestCase):
                          ("ok", [1, "caught", ValueError, None, ("return", None)]))
         self.assert_same_driven(yield_in_handler, drive, 1)
         self.assert_same_driven(yield_in_handler, drive, 1, throws=(KeyError,))
+
+    def test_async_generator(self):
+        self.compile(ticker)
+        twin = interpreted_twin(ticker)
+        self.assertEqual(asyncio.run(drive_tickers(ticker)),
+                         asyncio.run(drive_tickers(twin)))
 
     def test_async_for(self):
         self.compile(sum_async_for)
