@@ -995,8 +995,9 @@ utf8(PyObject *o)
 
 }  // namespace
 
-// Way 0 is read inline: the helper (which counts its calls in the cache) only runs for an
-// empty way, a stale version, an empty entry or an error, and then refills way 0.
+// Way 0 is read inline, for the kind the cache held when the code was compiled: the
+// helper (which counts its calls in the cache) only runs for an empty way, a stale
+// version, an empty entry, a way of the other kind or an error, and then refills way 0.
 TEST(LirCodegen, LoadGlobalCachedInlineAndThroughTheHelper)
 {
     PyObject *globals = Py_BuildValue("{s:i,s:i}", "g", 1001, "other", 1002);
@@ -1006,20 +1007,23 @@ TEST(LirCodegen, LoadGlobalCachedInlineAndThroughTheHelper)
     PyObject *g = PyUnicode_InternFromString("g"), *b = PyUnicode_InternFromString("b");
     PyObject *other = PyDict_GetItemString(globals, "other");
     PyObject *bval = PyDict_GetItemString(builtins, "b");
+    auto text = [](PyObject *name, CiJitSiteCache *cache) {
+        return lookup_text("LoadGlobalCached", "%1, " + imm(name) + ", " + imm(cache));
+    };
     CiJitSiteCache cache = {};
-    Compiled c(lookup_text("LoadGlobalCached", imm(g) + ", " + imm(&cache)));
+    Compiled c(text(g, &cache));  // an empty way: module globals inline
     ASSERT_COMPILED(c);
-    auto load = [&](PyObject *bt) {
-        PyObject *r = run_in_frame(c, globals, bt, nullptr);
+    auto load = [&](const Compiled &code, PyObject *bt) {
+        PyObject *r = run_in_frame(code, globals, bt, nullptr);
         long v = r ? PyLong_AsLong(r) : -1;
         Py_XDECREF(r);
         return v;
     };
 
-    EXPECT_EQ(load(builtins), 1001);  // an empty way: the helper fills it
+    EXPECT_EQ(load(c, builtins), 1001);  // the helper fills the way
     EXPECT_EQ(cache.way[0].kind, HIR_CACHE_GLOBAL_MODULE);
     EXPECT_EQ(cache.calls, 1u);
-    EXPECT_EQ(load(builtins), 1001);
+    EXPECT_EQ(load(c, builtins), 1001);
     EXPECT_EQ(cache.calls, 1u);
 
     // a module way naming "other"'s entry: read inline, with its reference
@@ -1032,16 +1036,6 @@ TEST(LirCodegen, LoadGlobalCachedInlineAndThroughTheHelper)
     Py_DECREF(r);
     EXPECT_EQ(cache.calls, 1u);
 
-    // a builtins way: both keys versions must hold
-    slot = bval;
-    cache.way[0].kind = HIR_CACHE_GLOBAL_BUILTIN;
-    cache.way[0].version2 = keys_version(builtins);
-    EXPECT_EQ(load(builtins), 1003);
-    EXPECT_EQ(cache.calls, 1u);
-    cache.way[0].version2 += 1;
-    EXPECT_EQ(load(builtins), 1001);
-    EXPECT_EQ(cache.calls, 2u);
-
     // a stale globals version and an empty entry go to the helper too
     for (int k = 0; k < 2; k++) {
         slot = k == 0 ? other : nullptr;
@@ -1049,13 +1043,39 @@ TEST(LirCodegen, LoadGlobalCachedInlineAndThroughTheHelper)
         cache.way[0].version = keys_version(globals) + (k == 0);
         cache.way[0].value = &slot;
         cache.misses = 0;
-        EXPECT_EQ(load(builtins), 1001);
-        EXPECT_EQ(cache.calls, 3u + k);
+        EXPECT_EQ(load(c, builtins), 1001);
+        EXPECT_EQ(cache.calls, 2u + k);
     }
 
-    // the helper's NameError comes back as NULL
+    // code compiled for a builtins way: both keys versions must hold
     CiJitSiteCache cache_b = {};
-    Compiled missing(lookup_text("LoadGlobalCached", imm(b) + ", " + imm(&cache_b)));
+    Ci_JitRt_SeedGlobalCache(&cache_b.way[0], globals, builtins, b);
+    EXPECT_EQ(cache_b.way[0].kind, HIR_CACHE_GLOBAL_BUILTIN);
+    Compiled cb(text(b, &cache_b));
+    ASSERT_COMPILED(cb);
+    EXPECT_EQ(load(cb, builtins), 1003);
+    EXPECT_EQ(cache_b.calls, 0u);
+    slot = other;
+    cache_b.way[0].value = &slot;
+    EXPECT_EQ(load(cb, builtins), 1002);  // inline: the entry the way names
+    EXPECT_EQ(cache_b.calls, 0u);
+    cache_b.way[0].version2 += 1;
+    EXPECT_EQ(load(cb, builtins), 1003);  // the helper refills
+    EXPECT_EQ(cache_b.calls, 1u);
+
+    // a module way (the one above, for "g") in code compiled for a builtins way: the
+    // helper hits it
+    EXPECT_EQ(load(c, builtins), 1001);
+    HirCache module_way = cache.way[0];
+    cache_b.way[0] = module_way;
+    EXPECT_EQ(load(cb, builtins), 1001);
+    EXPECT_EQ(cache_b.calls, 2u);
+    EXPECT_EQ(load(cb, builtins), 1001);
+    EXPECT_EQ(cache_b.calls, 3u);
+
+    // the helper's NameError comes back as NULL
+    CiJitSiteCache cache_m = {};
+    Compiled missing(text(b, &cache_m));
     ASSERT_COMPILED(missing);
     r = run_in_frame(missing, globals, builtins, nullptr);
     EXPECT_EQ(r, bval);

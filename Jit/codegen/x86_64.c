@@ -835,20 +835,22 @@ cg_poll_eval_breaker(CgCtx *c, LirInstr *i)
 /* -- Cached lookups ----------------------------------------------------------------------
 
    LoadGlobalCached, LoadAttrCached, LoadMethodCached and StoreAttrCached read way 0 of
-   the site's CiJitSiteCache inline, for both of the kinds each can hold, with r10
-   holding the cache and r11 the value found (for StoreAttr: the address stored to):
+   the site's CiJitSiteCache inline, with r10 holding the cache and r11 the value found
+   (for StoreAttr: the address stored to). A LoadGlobal has one kind inline, the one
+   known when it was compiled (where the name was then); the attribute lookups have
+   both of theirs, since an object's type is only known at run time:
 
-       LoadGlobalCached                          LoadAttrCached (object in O)
-       r10 = cache; r11 = frame ([rbp - 8])      r10 = cache; r11 = O->ob_type
-       globals' keys version == way0.version?    r11->tp_version_tag == way0.version?
-       kind == GLOBAL_MODULE? goto back          r11 = way0.index
-     other:                                     kind == SLOT? else goto other
-       kind == GLOBAL_BUILTIN?                    r11 = [O + r11]; goto found
-       builtins' keys version == version2?      other:
-     back:                                        kind == INSTANCE_VALUE?
-       r11 = *way0.value; NULL? slow              r11 = values(O)[r11]
-       Py_INCREF(r11); out = r11                found: NULL? slow
-     done:                                      back: Py_INCREF(r11); out = r11
+       LoadGlobalCached (frame in F)             LoadAttrCached (object in O)
+       r10 = cache                               r10 = cache; r11 = O->ob_type
+       F's globals' keys version == version?     r11->tp_version_tag == way0.version?
+       kind == GLOBAL_MODULE?                    r11 = way0.index
+       (or: kind == GLOBAL_BUILTIN? F's          kind == SLOT? else goto other
+        builtins' keys version == version2?)      r11 = [O + r11]; goto found
+       r11 = *way0.value; NULL? slow            other:
+       Py_INCREF(r11); out = r11                  kind == INSTANCE_VALUE?
+     done:                                        r11 = values(O)[r11]
+                                                found: NULL? slow
+                                                back: Py_INCREF(r11); out = r11
                                                 done:
 
        LoadMethodCached                          StoreAttrCached (value in V)
@@ -866,20 +868,26 @@ cg_poll_eval_breaker(CgCtx *c, LirInstr *i)
    Every failed test ("?") goes to SLOW, out of line after the body: it calls the
    helper (which tries the other ways, refills and does the generic lookup), puts its
    result in the outputs, tests it for an error when the instruction's DeoptCmp moved
-   there (cg_error_check), and jumps to done. Both kinds are inline because both are
-   common (module globals and builtins; instances of classes with and without
-   __slots__): a second kind out of line cost every such lookup two jumps and a cache
-   line of its own. */
+   there (cg_error_check), and jumps to done. Both attribute kinds are inline because
+   both are common (instances of classes with and without __slots__): a second kind out
+   of line cost every such lookup two jumps and a cache line of its own. */
 
 #define CG_WAY0(field) ((int32_t)offsetof(CiJitSiteCache, way[0].field))
 
-/* r11 = the keys version of the frame's dict at FIELD (f_globals or f_builtins). */
+/* r11 = the keys version of the dict at FIELD (f_globals or f_builtins) of the frame
+   operand FRAME (read from the frame's own slot when FRAME is not in a register). */
 static void
-cg_frame_dict_version(CgCtx *c, int32_t field)
+cg_frame_dict_version(CgCtx *c, const LirOperand *frame, int32_t field)
 {
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
-             ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(CG_R11, -1, 1, field, 8));
+    int base = CG_R11;
+    if (frame->loc.kind == LIR_LOC_REG) {
+        base = frame->loc.index;
+    }
+    else {
+        cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+                 ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
+    }
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(base, -1, 1, field, 8));
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
              ci_asm_mem(CG_R11, -1, 1, offsetof(PyDictObject, ma_keys), 8));
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
@@ -961,15 +969,10 @@ cg_other(CgCtx *c, const CgTail *t)
 {
     LirInstr *i = t->i;
     ci_asm_bind(c->a, t->other);
-    int second = i->op == LIR_LoadGlobalCached   ? HIR_CACHE_GLOBAL_BUILTIN
-                 : i->op == LIR_LoadMethodCached ? HIR_CACHE_METHOD_VALUES
-                                                 : HIR_CACHE_INSTANCE_VALUE;
+    int second = i->op == LIR_LoadMethodCached ? HIR_CACHE_METHOD_VALUES
+                                               : HIR_CACHE_INSTANCE_VALUE;
     cg_way0_kind_jump(c, second, CI_CC_NE, t->slow);
-    if (i->op == LIR_LoadGlobalCached) {
-        cg_frame_dict_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_builtins));
-        cg_way0_check(c, t, CG_WAY0(version2));
-    }
-    else if (i->op == LIR_LoadMethodCached) {
+    if (i->op == LIR_LoadMethodCached) {
         /* no materialised instance dict, and the type's shared keys still lack the name */
         CiAsmOperand dict = ci_asm_mem(t->reg, -1, 1, -3 * (int32_t)sizeof(PyObject *), 8);
         cg_emit2(c, CI_ASM_cmp, dict, ci_asm_imm(0));
@@ -1002,21 +1005,33 @@ cg_other(CgCtx *c, const CgTail *t)
     }
 }
 
+/* Only the kind the site's cache was seeded with (lowering looks the name up when the
+   interpreter had not specialised the instruction) is inline: a name that moves between
+   the globals and the builtins then goes through the helper, which still hits way 0. */
 static void
 cg_load_global_cached(CgCtx *c, LirInstr *i)
 {
     CgTail *t = cg_new_tail(c, CG_TAIL_HELPER, i);
-    cg_load_imm(c, CG_R10, i->in[1].imm);
-    cg_frame_dict_version(c, (int32_t)offsetof(_PyInterpreterFrame, f_globals));
+    const CiJitSiteCache *cache = (const CiJitSiteCache *)(intptr_t)i->in[2].imm;
+    int kind = cache->way[0].kind == HIR_CACHE_GLOBAL_BUILTIN ? HIR_CACHE_GLOBAL_BUILTIN
+                                                              : HIR_CACHE_GLOBAL_MODULE;
+    cg_load_imm(c, CG_R10, i->in[2].imm);
+    cg_frame_dict_version(c, &i->in[0], (int32_t)offsetof(_PyInterpreterFrame, f_globals));
     cg_way0_check(c, t, CG_WAY0(version));
-    cg_way0_kind_jump(c, HIR_CACHE_GLOBAL_MODULE, CI_CC_E, t->back);
-    cg_other(c, t);
-    ci_asm_bind(c->a, t->back);
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(value), 8));
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(CG_R11, -1, 1, 0, 8));
-    cg_slow_if_null(c, t, NULL);
-    cg_incref_reg(c, CG_R11);
-    cg_out_store(c, &i->out[0], CG_R11);
+    cg_way0_kind_jump(c, kind, CI_CC_NE, t->slow);
+    if (kind == HIR_CACHE_GLOBAL_BUILTIN) {
+        cg_frame_dict_version(c, &i->in[0],
+                              (int32_t)offsetof(_PyInterpreterFrame, f_builtins));
+        cg_way0_check(c, t, CG_WAY0(version2));
+    }
+    /* the value, in the output's register when it has one (the helper sets it anew) */
+    int r = i->out[0].loc.kind == LIR_LOC_REG ? i->out[0].loc.index : CG_R11;
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(r, 8), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(value), 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(r, 8), ci_asm_mem(r, -1, 1, 0, 8));
+    cg_emit2(c, CI_ASM_test, ci_asm_reg(r, 8), ci_asm_reg(r, 8));
+    ci_asm_jcc(c->a, CI_CC_E, t->slow);
+    cg_incref_reg(c, r);
+    cg_out_store(c, &i->out[0], r);
     ci_asm_bind(c->a, t->done);
 }
 
@@ -1127,8 +1142,8 @@ cg_tail_helper(CgCtx *c, const CgTail *t)
     case LIR_LoadGlobalCached:
         cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8),
                  ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
-        cg_load_imm(c, LIR_RSI, i->in[0].imm);
-        cg_load_imm(c, LIR_RDX, i->in[1].imm);
+        cg_load_imm(c, LIR_RSI, i->in[1].imm);
+        cg_load_imm(c, LIR_RDX, i->in[2].imm);
         fn = (void *)Ci_JitRt_LoadGlobal;
         break;
     case LIR_StoreAttrCached: {

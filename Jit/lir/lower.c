@@ -321,13 +321,17 @@ lw_has_cache(HirOp op)
 }
 
 /* The address of I's own inline cache, seeded with what the HIR knows (a Call's starts
-   empty). */
+   empty), or for a LoadGlobal the interpreter had not specialised, with where its name
+   is now: the code generator inlines the lookup of that kind only. */
 static LirOperand
 lw_cache(LwCtx *c, HirInstr *i)
 {
     CiJitSiteCache *cache = c->caches++;
     if (i->op != HIR_Call) {
         cache->way[0] = i->cache;
+    }
+    if (i->op == HIR_LoadGlobal && i->cache.kind == HIR_CACHE_NONE && c->hir->globals != NULL) {
+        Ci_JitRt_SeedGlobalCache(&cache->way[0], c->hir->globals, c->hir->builtins, i->name);
     }
     return lir_imm((int64_t)(intptr_t)cache);
 }
@@ -465,7 +469,7 @@ lw_branch_unless_type(LwCtx *c, int tp, PyTypeObject *type, LirBlock *other)
 static void
 lw_load_global(LwCtx *c, HirInstr *i)
 {
-    int r = lir_def(c->f, c->cur, LIR_LoadGlobalCached, LIR_GP, 2,
+    int r = lir_def(c->f, c->cur, LIR_LoadGlobalCached, LIR_GP, 3, lir_vreg(c->frame),
                     lir_imm((int64_t)(intptr_t)i->name), lw_cache(c, i));
     lw_tag(c, c->cur->last);
     lw_set(c, i, lw_checked(c, r));

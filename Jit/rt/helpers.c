@@ -497,6 +497,15 @@ rt_fill_global(HirCache *c, PyDictObject *globals, PyDictObject *builtins, PyObj
     c->index = (uint32_t)ix;
 }
 
+void
+Ci_JitRt_SeedGlobalCache(HirCache *c, PyObject *globals, PyObject *builtins, PyObject *name)
+{
+    if (PyDict_CheckExact(globals) && PyDict_CheckExact(builtins)
+        && PyUnicode_CheckExact(name)) {
+        rt_fill_global(c, (PyDictObject *)globals, (PyDictObject *)builtins, name);
+    }
+}
+
 PyObject *
 Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, CiJitSiteCache *c)
 {

@@ -50,6 +50,12 @@ typedef struct CiJitSiteCache {
     uint32_t calls;     /* times compiled code's inline path called the helper */
 } CiJitSiteCache;
 
+/* Fills the LOAD_GLOBAL cache way C from where NAME is now: in the exact dict GLOBALS,
+   or else BUILTINS (kind HIR_CACHE_NONE when that cannot be cached). Runs no Python
+   code. */
+void Ci_JitRt_SeedGlobalCache(HirCache *c, PyObject *globals, PyObject *builtins,
+                              PyObject *name);
+
 /* LOAD_GLOBAL: globals, then builtins; NameError (with .name set) when absent. */
 PyObject *Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, CiJitSiteCache *cache);
 
