@@ -821,10 +821,17 @@ class BehaviourTests(JitTestCase):
         class MyList(list):
             def __getitem__(self, i):
                 return ("mine", i)
+
+        class Missing(dict):
+            def __missing__(self, key):
+                return ("missing", key)
+        # exact dicts are read straight (BINARY_SUBSCR_DICT), subclasses with __missing__
+        # through the generic path; an unhashable key raises TypeError either way
         seqs = [[10, 20, 30], (10, 20, 30), [1, 2], (1,), "abc", {0: "a", 2: "b", 5: "c"},
-                MyList([1, 2, 3]), range(5)]
+                {"x": 1, 0: 0, 2: 2, 1: "one"}, Missing({0: 0, 2: 2}), MyList([1, 2, 3]),
+                range(5)]
         for seq in seqs:
-            for i in [0, 1, 2, 3, -1, -4, 2**30, 2**40, True, 1.0, "x"]:
+            for i in [0, 1, 2, 3, -1, -4, 2**30, 2**40, True, 1.0, "x", [1]]:
                 self.assert_same(subscripts, seq, i)
 
     def test_float_binary_ops(self):
