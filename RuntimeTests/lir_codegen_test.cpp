@@ -1262,6 +1262,59 @@ TEST(LirCodegen, StoreAttrCachedInlineAndThroughTheHelper)
 // today: a use attracts a reload). The inline path then reads it through the output's
 // register; with the output spilled too, the helper does the lookup. Written as allocated
 // LIR, straight to the code generator.
+// IsTrue answers True, False, None and exact ints inline and calls PyObject_IsTrue for
+// anything else, out of line; its -1 with an exception comes back as it is. The object
+// in a register, and in a spill slot (read through the generator's scratch register).
+TEST(LirCodegen, IsTrueInlineAndThroughTheCall)
+{
+    std::string slot = std::to_string(offsetof(_PyInterpreterFrame, localsplus));
+    Compiled in_reg(lookup_text("IsTrue", "%2"));
+    ASSERT_COMPILED(in_reg);
+    std::string text = "func spilled {\nbb0:\n  %0:rdi = Arg 0\n  %1:rsi = Arg 1\n"
+                       "  %2:rax = Load64 [%1:rsi + " + slot + "]\n  %2:s0 = ParMove %2:rax\n"
+                       "  %3:rcx = IsTrue %2:s0\n  Return %3:rcx\n}\n";
+    char err[256];
+    LirFunc *f = lir_parse(text.c_str(), nullptr, nullptr, err, sizeof err);
+    ASSERT_NE(f, nullptr) << err;
+    CiJitCode spilled = {};
+    const char *why = nullptr;
+    ASSERT_EQ(ci_codegen_x86_64(f, &spilled, nullptr, &why), 0) << why;
+    lir_func_free(f);
+    PyObject *ns = PyDict_New();
+    PyObject *done = PyRun_String("class Raises:\n"
+                                  "    def __bool__(self): raise ValueError\n"
+                                  "class FalseInt(int):\n"
+                                  "    def __bool__(self): return False\n"
+                                  "values = [True, False, None, 0, 7, -7, 2**100, [], [1], '',\n"
+                                  "          FalseInt(5), Raises()]\n",
+                                  Py_file_input, ns, ns);
+    ASSERT_NE(done, nullptr);
+    Py_DECREF(done);
+    PyObject *values = PyDict_GetItemString(ns, "values");
+    const intptr_t want[] = {1, 0, 0, 0, 1, 1, 1, 0, 1, 0, 0, -1};
+    for (int round = 0; round < 2; round++) {
+        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(values); k++) {
+            PyObject *v = PyList_GET_ITEM(values, k);
+            intptr_t got;
+            if (round == 0) {
+                got = (intptr_t)run_in_frame(in_reg, nullptr, nullptr, v);
+            }
+            else {
+                FakeFrame ff;
+                memset(ff.bytes, 0, sizeof ff.bytes);
+                ff.frame()->localsplus[0] = v;
+                got = (intptr_t)spilled.body(PyThreadState_Get(), ff.frame());
+            }
+            EXPECT_EQ(got, want[k]) << "round " << round << ", value " << k;
+            EXPECT_EQ(PyErr_Occurred() != nullptr, want[k] < 0) << "value " << k;
+            PyErr_Clear();
+        }
+    }
+    ci_codegen_release(spilled.memory);
+    free(spilled.deopts);
+    Py_DECREF(ns);
+}
+
 TEST(LirCodegen, LoadAttrCachedOfASpilledObject)
 {
     PyObject *ns = PyDict_New();

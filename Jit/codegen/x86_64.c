@@ -711,6 +711,7 @@ cg_error_check(LirInstr *i)
         return n->cc == LIR_CC_EQ && n->in[0].vreg == i->out[1].vreg ? n : NULL;
     case LIR_StoreAttrCached:
     case LIR_PollEvalBreaker:
+    case LIR_IsTrue:
         return n->cc == LIR_CC_LT && n->in[0].vreg == i->out[0].vreg ? n : NULL;
     default:
         return NULL;
@@ -828,6 +829,60 @@ cg_poll_eval_breaker(CgCtx *c, LirInstr *i)
     }
     else {
         cg_emit2(c, CI_ASM_mov, cg_loc(i->out[0].loc, 8), ci_asm_imm(0));
+    }
+    ci_asm_bind(c->a, t->done);
+}
+
+/* IsTrue: the answers of PyObject_IsTrue that need no call, inline (True; False and
+   None; an exact int, true unless zero, as long_bool says), then the call in the tail:
+
+       cmp O, True; je one      cmp O, False; je zero      cmp O, None; je zero
+       cmp O->ob_type, &PyLong_Type; jne slow
+       out = O->ob_size != 0; jmp done
+     one: out = 1; jmp done
+     zero: out = 0
+     done:                                                                          */
+static void
+cg_is_true(CgCtx *c, LirInstr *i)
+{
+    CgTail *t = cg_new_tail(c, CG_TAIL_HELPER, i);
+    int o = cg_gp_in(c, &i->in[0], CG_R11);
+    int one = ci_asm_new_label(c->a), zero = ci_asm_new_label(c->a);
+    /* r10 walks from one static object to the next (they are all in one image, so a
+       lea from the last reaches the next, where a 64-bit immediate takes 10 bytes) */
+    const void *const objects[4] = {Py_True, Py_False, Py_None, &PyLong_Type};
+    for (int k = 0; k < 4; k++) {
+        int64_t step = (int64_t)((intptr_t)objects[k] - (intptr_t)objects[k - (k > 0)]);
+        if (k > 0 && cg_fits32(step)) {
+            cg_emit2(c, CI_ASM_lea, ci_asm_reg(CG_R10, 8),
+                     ci_asm_mem(CG_R10, -1, 1, (int32_t)step, 8));
+        }
+        else {
+            cg_load_imm(c, CG_R10, (int64_t)(intptr_t)objects[k]);
+        }
+        if (k < 3) {
+            cg_emit2(c, CI_ASM_cmp, ci_asm_reg(o, 8), ci_asm_reg(CG_R10, 8));
+            ci_asm_jcc(c->a, CI_CC_E, k == 0 ? one : zero);
+        }
+    }
+    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(o, -1, 1, offsetof(PyObject, ob_type), 8),
+             ci_asm_reg(CG_R10, 8));
+    ci_asm_jcc(c->a, CI_CC_NE, t->slow);
+    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(o, -1, 1, offsetof(PyVarObject, ob_size), 8),
+             ci_asm_imm(0));
+    cg_setcc(c, &i->out[0], CI_CC_NE, 0);
+    cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->done));
+    LirLoc out = i->out[0].loc;
+    bool reg = out.kind == LIR_LOC_REG;
+    ci_asm_bind(c->a, one);
+    cg_emit2(c, CI_ASM_mov, cg_loc(out, reg ? 4 : 8), ci_asm_imm(1));
+    cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->done));
+    ci_asm_bind(c->a, zero);
+    if (reg) {
+        cg_emit2(c, CI_ASM_xor, cg_loc(out, 4), cg_loc(out, 4));
+    }
+    else {
+        cg_emit2(c, CI_ASM_mov, cg_loc(out, 8), ci_asm_imm(0));
     }
     ci_asm_bind(c->a, t->done);
 }
@@ -1139,6 +1194,10 @@ cg_tail_helper(CgCtx *c, const CgTail *t)
                  ci_asm_mem(LIR_RBP, -1, 1, CG_TSTATE_SLOT, 8));
         fn = (void *)_PyEval_HandlePending;
         break;
+    case LIR_IsTrue:
+        cg_copy(c, lir_loc_reg(LIR_RDI), i->in[0].loc);
+        fn = (void *)PyObject_IsTrue;
+        break;
     case LIR_LoadGlobalCached:
         cg_emit2(c, CI_ASM_mov, ci_asm_reg(LIR_RDI, 8),
                  ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
@@ -1168,7 +1227,8 @@ cg_tail_helper(CgCtx *c, const CgTail *t)
         cg_store_pair(c, i, LIR_RAX, LIR_RDX);
     }
     else {
-        if (i->op == LIR_PollEvalBreaker || i->op == LIR_StoreAttrCached) {
+        if (i->op == LIR_PollEvalBreaker || i->op == LIR_StoreAttrCached
+            || i->op == LIR_IsTrue) {
             cg_emit2(c, CI_ASM_movsxd, ci_asm_reg(LIR_RAX, 8), ci_asm_reg(LIR_RAX, 4));
         }
         cg_out_store(c, &i->out[0], LIR_RAX);
@@ -1327,6 +1387,9 @@ cg_instr(CgCtx *c, LirInstr *i, LirBlock *next)
         break;
     case LIR_PollEvalBreaker:
         cg_poll_eval_breaker(c, i);
+        break;
+    case LIR_IsTrue:
+        cg_is_true(c, i);
         break;
     case LIR_DeoptCmp:
     case LIR_DeoptTest:

@@ -1272,7 +1272,9 @@ lw_instr(LwCtx *c, HirInstr *i)
                                                lw_val(c, in[1]))));
         break;
     case HIR_IsTruthy:
-        lw_set(c, i, lw_checked_int(c, LW_CALL(c, PyObject_IsTrue, NULL, lw_val(c, in[0]))));
+        r = lw_def(c, LIR_IsTrue, 1, lir_vreg(lw_reg(c, in[0])), lir_imm(0));
+        lw_guard(c, LIR_DeoptCmp, LIR_CC_LT, r, lir_imm(0), LIR_DEOPT_ERROR, "Raise");
+        lw_set(c, i, r);
         break;
     case HIR_BoxBool: {
         int64_t span = (int64_t)((intptr_t)Py_True - (intptr_t)Py_False);

@@ -1020,25 +1020,28 @@ rt_enter_compiled(PyThreadState *tstate, PyFunctionObject *func, PyObject **args
 PyObject *
 Ci_JitRt_CallLeave(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *res)
 {
-    _Py_LeaveRecursiveCallTstate(tstate);
     tstate->cframe->current_frame = frame->previous;
-    if (res == CI_JIT_DEOPT || res == CI_JIT_DEOPT_ERROR) {
-        res = ci_jit_finish_deopted(tstate, frame, res);
-    }
-    if (frame->frame_obj != NULL) {
-        /* A frame object outlives the frame: it takes a copy. */
+    if (res == CI_JIT_DEOPT || res == CI_JIT_DEOPT_ERROR || frame->frame_obj != NULL) {
+        _Py_LeaveRecursiveCallTstate(tstate);
+        if (res == CI_JIT_DEOPT || res == CI_JIT_DEOPT_ERROR) {
+            res = ci_jit_finish_deopted(tstate, frame, res);
+        }
+        /* _PyEvalFrameClearAndPop; with a frame object, which takes a copy of the
+           frame, as it outlives it. */
         _PyEvalFrameClearAndPop(tstate, frame);
         return res;
     }
-    /* _PyEvalFrameClearAndPop, for a frame without a frame object. */
-    tstate->recursion_remaining--;
+    /* _PyEvalFrameClearAndPop, for a frame without a frame object: the frame's
+       references go at the callee's recursion depth, which the interpreter leaves
+       (_Py_LeaveRecursiveCallTstate) and enters again around them; so the call is left
+       after them. */
     for (int k = 0; k < frame->stacktop; k++) {
         Py_XDECREF(frame->localsplus[k]);
     }
     Py_XDECREF(frame->f_locals);
     Py_DECREF(frame->f_func);
     Py_DECREF(frame->f_code);
-    tstate->recursion_remaining++;
+    _Py_LeaveRecursiveCallTstate(tstate);
     if ((PyObject **)frame == &tstate->datastack_chunk->data[0]) {
         _PyThreadState_PopFrame(tstate, frame);   /* the chunk goes too */
     }

@@ -886,10 +886,21 @@ class BehaviourTests(JitTestCase):
         self.assertEqual(branch_on_compare(float("nan"), float("nan")), ["!="])
 
     def test_truthiness(self):
-        # True, False and None are tested inline, the rest through PyObject_IsTrue,
-        # whose errors (a raising __bool__, one returning a non-bool) leave as raised.
-        for x in [0, 1, "", "s", [], [0], None, 0.0, True, False, BadBool(ValueError),
-                  BadBool(3)]:
+        # True, False, None and exact ints are tested inline, the rest through
+        # PyObject_IsTrue, whose errors (a raising __bool__, one returning a non-bool)
+        # leave as raised.
+        class FalseInt(int):
+            def __bool__(self):
+                return False
+
+        class Empty:
+            def __len__(self):
+                return 0
+
+            def __deepcopy__(self, memo):
+                return self
+        for x in [0, 1, -1, 2**100, -2**100, FalseInt(3), "", "s", [], [0], None, 0.0,
+                  True, False, Empty(), object, BadBool(ValueError), BadBool(3)]:
             self.assert_same(truthiness, x)
 
     def test_loops(self):
