@@ -1168,6 +1168,62 @@ TEST(LirCodegen, LoadAttrCachedInlineAndThroughTheHelper)
     Py_DECREF(empty);
 }
 
+// A module's attribute: way 0 of kind MODULE is read in the out-of-line part, before
+// the helper, while the module dict's keys version holds; a way without its value slot
+// (as seeded from the interpreter's cache) or a stale version calls the helper.
+TEST(LirCodegen, LoadAttrCachedOfAModule)
+{
+    PyObject *mod = PyModule_New("m");
+    ASSERT_NE(mod, nullptr);
+    PyObject *dict = PyModule_GetDict(mod);
+    for (const char *key : {"a", "b"}) {
+        PyObject *v = PyUnicode_FromFormat("m%s", key);
+        PyDict_SetItemString(dict, key, v);
+        Py_DECREF(v);
+    }
+    PyObject *a = PyUnicode_InternFromString("a");
+    CiJitSiteCache cache = {};
+    Compiled c(lookup_text("LoadAttrCached", "%2, " + imm(a) + ", " + imm(&cache)));
+    ASSERT_COMPILED(c);
+    auto attr = [&](PyObject *obj) { return utf8(run_in_frame(c, nullptr, nullptr, obj)); };
+
+    EXPECT_EQ(attr(mod), "ma");  // the helper fills way 0
+    EXPECT_EQ(cache.way[0].kind, HIR_CACHE_MODULE);
+    EXPECT_NE(cache.way[0].value, nullptr);
+    EXPECT_EQ(cache.calls, 1u);
+    EXPECT_EQ(attr(mod), "ma");
+    EXPECT_EQ(cache.calls, 1u);
+
+    // way 0 naming b's entry: read without the helper
+    HirCache filled = cache.way[0];
+    PyObject **b_slot = cache.way[0].value + sizeof(PyDictUnicodeEntry) / sizeof(PyObject *);
+    ASSERT_EQ(*b_slot, PyDict_GetItemString(dict, "b"));
+    cache.way[0].value = b_slot;
+    EXPECT_EQ(attr(mod), "mb");
+    EXPECT_EQ(cache.calls, 1u);
+
+    // no value slot, a stale version: the helper (which reads the entry by index)
+    cache.way[0] = filled;
+    cache.way[0].value = nullptr;
+    EXPECT_EQ(attr(mod), "ma");
+    EXPECT_EQ(cache.calls, 2u);
+    cache.way[0] = filled;
+    cache.way[0].version += 1;
+    cache.misses = 0;
+    EXPECT_EQ(attr(mod), "ma");
+    EXPECT_EQ(cache.calls, 3u);
+
+    // a new key changes the keys version: the helper again, then inline once refilled
+    PyDict_SetItemString(dict, "c", Py_None);
+    cache.misses = 0;
+    EXPECT_EQ(attr(mod), "ma");
+    uint32_t calls = cache.calls;
+    EXPECT_EQ(attr(mod), "ma");
+    EXPECT_EQ(cache.calls, calls);
+    Py_DECREF(a);
+    Py_DECREF(mod);
+}
+
 TEST(LirCodegen, LoadMethodCachedInlineAndThroughTheHelper)
 {
     AttrFixture fx;

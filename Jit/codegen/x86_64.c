@@ -4,6 +4,7 @@
 #include "Python.h"
 #include "pycore_dict.h"
 #include "pycore_frame.h"
+#include "pycore_moduleobject.h"
 
 #include "Jit/codegen/x86_64.h"
 #include "Jit/codegen/asm.h"
@@ -1173,12 +1174,53 @@ cg_store_attr_cached(CgCtx *c, LirInstr *i)
     ci_asm_bind(c->a, t->done);
 }
 
+/* Before LoadAttrCached's helper call: a module's attribute (way 0 of kind MODULE, which
+   the inline path leaves out, as it tests the object's type version first), read from
+   the module dict's entry way 0 names while that dict's keys version holds, as the
+   interpreter's LOAD_ATTR_MODULE does; else on to the helper, at CALL. */
+static void
+cg_module_attr(CgCtx *c, const CgTail *t, int call)
+{
+    int o = t->reg;
+    cg_load_imm(c, CG_R10, t->i->in[2].imm);
+    cg_way0_kind_jump(c, HIR_CACHE_MODULE, CI_CC_NE, call);
+    cg_load_imm(c, CG_R11, (int64_t)(intptr_t)&PyModule_Type);
+    cg_emit2(c, CI_ASM_cmp, ci_asm_mem(o, -1, 1, offsetof(PyObject, ob_type), 8),
+             ci_asm_reg(CG_R11, 8));
+    ci_asm_jcc(c->a, CI_CC_NE, call);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+             ci_asm_mem(o, -1, 1, offsetof(PyModuleObject, md_dict), 8));
+    cg_emit2(c, CI_ASM_test, ci_asm_reg(CG_R11, 8), ci_asm_reg(CG_R11, 8));
+    ci_asm_jcc(c->a, CI_CC_E, call);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
+             ci_asm_mem(CG_R11, -1, 1, offsetof(PyDictObject, ma_keys), 8));
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 4),
+             ci_asm_mem(CG_R11, -1, 1, offsetof(PyDictKeysObject, dk_version), 4));
+    cg_emit2(c, CI_ASM_cmp, ci_asm_reg(CG_R11, 4), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(version), 4));
+    ci_asm_jcc(c->a, CI_CC_NE, call);
+    /* the entry's value slot (NULL in a way seeded from the interpreter's cache), then
+       the value */
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(CG_R10, -1, 1, CG_WAY0(value), 8));
+    cg_emit2(c, CI_ASM_test, ci_asm_reg(CG_R11, 8), ci_asm_reg(CG_R11, 8));
+    ci_asm_jcc(c->a, CI_CC_E, call);
+    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8), ci_asm_mem(CG_R11, -1, 1, 0, 8));
+    cg_emit2(c, CI_ASM_test, ci_asm_reg(CG_R11, 8), ci_asm_reg(CG_R11, 8));
+    ci_asm_jcc(c->a, CI_CC_E, call);
+    cg_incref_reg(c, CG_R11);
+    cg_out_store(c, &t->i->out[0], CG_R11);
+    cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->done));
+    ci_asm_bind(c->a, call);
+}
+
 /* SLOW: the instruction's helper, its result in the outputs, then back to done. */
 static void
 cg_tail_helper(CgCtx *c, const CgTail *t)
 {
     LirInstr *i = t->i;
     ci_asm_bind(c->a, t->slow);
+    if (i->op == LIR_LoadAttrCached && t->reg >= 0) {
+        cg_module_attr(c, t, ci_asm_new_label(c->a));
+    }
     void *fn;
     switch (i->op) {
     case LIR_PollEvalBreaker:

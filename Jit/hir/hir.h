@@ -157,8 +157,8 @@ typedef struct HirCache {
     uint32_t version2;  /* instances' shared keys version, or the builtins' keys version */
     uint32_t index;     /* instance values index, dict entry index, or slot offset */
     PyObject *descr;    /* borrowed; the type's attribute, alive while `version` holds */
-    PyObject **value;   /* GLOBAL_*: the dict entry's value slot, there while the
-                           versions hold */
+    PyObject **value;   /* GLOBAL_*, and MODULE when filled at run time: the dict
+                           entry's value slot, there while the versions hold */
 } HirCache;
 
 /* Which specialised form a lookup took (HirCache.kind). */

@@ -98,8 +98,8 @@ rt_shared_index(PyTypeObject *tp, PyObject *name)
     return keys == NULL ? -1 : _PyDictKeys_StringLookup(keys, name);
 }
 
-/* A MODULE cache entry C for NAME in a module's dict: its keys version and the index of
-   NAME's entry; false if there is none. */
+/* A MODULE cache entry C for NAME in a module's dict: its keys version, the index of
+   NAME's entry and its value slot; false if there is none. */
 static bool
 rt_module_entry(PyObject *module, PyObject *name, HirCache *c)
 {
@@ -121,6 +121,7 @@ rt_module_entry(PyObject *module, PyObject *name, HirCache *c)
     }
     c->version = v;
     c->index = (uint32_t)ix;
+    c->value = &DK_UNICODE_ENTRIES(keys)[ix].me_value;
     return true;
 }
 

@@ -1511,9 +1511,13 @@ class InlineCacheTests(JitTestCase):
             g.pop("len", None)
 
     def test_module_attributes(self):
+        # read without the helper while the module dict's keys are unchanged
         m = types.ModuleType("m")
         m.value = 1
         m.func = lambda: "f"
+        other = types.ModuleType("other")
+        other.value, other.func = 3, lambda: "o"
+        current = [m]
 
         def rebind():
             m.value = 2
@@ -1521,10 +1525,22 @@ class InlineCacheTests(JitTestCase):
         def replace_func():
             m.func = lambda: "g"
 
-        def delete():
+        def add_key():
+            m.extra = None
+
+        def other_module():
+            current[0] = other
+
+        def not_a_module():
+            current[0] = types.SimpleNamespace(value=4, func=lambda: "n")
+
+        def back_and_delete():
+            current[0] = m
             del m.value
 
-        self.steps(read_module_attr, lambda: (m,), [rebind, replace_func, delete])
+        self.steps(read_module_attr, lambda: (current[0],),
+                   [rebind, replace_func, add_key, other_module, not_a_module,
+                    back_and_delete])
 
 
 # -- Calls between compiled functions: the caller pushes the callee's frame and runs its
