@@ -1169,7 +1169,8 @@ TEST(LirCodegen, LoadAttrCachedInlineAndThroughTheHelper)
 }
 
 // A module's attribute: way 0 of kind MODULE is read in the out-of-line part, before
-// the helper, while the module dict's keys version holds; a way without its value slot
+// the helper, by LoadAttrCached and LoadMethodCached, while the module dict's keys
+// version holds; a way without its value slot
 // (as seeded from the interpreter's cache) or a stale version calls the helper.
 TEST(LirCodegen, LoadAttrCachedOfAModule)
 {
@@ -1220,6 +1221,24 @@ TEST(LirCodegen, LoadAttrCachedOfAModule)
     uint32_t calls = cache.calls;
     EXPECT_EQ(attr(mod), "ma");
     EXPECT_EQ(cache.calls, calls);
+
+    // LoadMethodCached: (NULL, the attribute), without the helper once filled
+    for (bool second : {false, true}) {
+        CiJitSiteCache mcache = {};
+        Compiled m(lookup_text("LoadMethodCached", "%2, " + imm(a) + ", " + imm(&mcache),
+                               second));
+        ASSERT_COMPILED(m);
+        for (int k = 0; k < 2; k++) {
+            PyObject *r = run_in_frame(m, nullptr, nullptr, mod);
+            if (second) {
+                EXPECT_EQ(utf8(r), "ma");
+            }
+            else {
+                EXPECT_EQ(r, nullptr);
+            }
+            EXPECT_EQ(mcache.calls, 1u);
+        }
+    }
     Py_DECREF(a);
     Py_DECREF(mod);
 }

@@ -1174,10 +1174,11 @@ cg_store_attr_cached(CgCtx *c, LirInstr *i)
     ci_asm_bind(c->a, t->done);
 }
 
-/* Before LoadAttrCached's helper call: a module's attribute (way 0 of kind MODULE, which
-   the inline path leaves out, as it tests the object's type version first), read from
-   the module dict's entry way 0 names while that dict's keys version holds, as the
-   interpreter's LOAD_ATTR_MODULE does; else on to the helper, at CALL. */
+/* Before the helper call of LoadAttrCached or LoadMethodCached: a module's attribute
+   (way 0 of kind MODULE, which the inline path leaves out, as it tests the object's type
+   version first), read from the module dict's entry way 0 names while that dict's keys
+   version holds, as the interpreter's LOAD_ATTR_MODULE and LOAD_METHOD_MODULE do (for
+   LoadMethod, the pair (NULL, attribute)); else on to the helper, at CALL. */
 static void
 cg_module_attr(CgCtx *c, const CgTail *t, int call)
 {
@@ -1207,7 +1208,14 @@ cg_module_attr(CgCtx *c, const CgTail *t, int call)
     cg_emit2(c, CI_ASM_test, ci_asm_reg(CG_R11, 8), ci_asm_reg(CG_R11, 8));
     ci_asm_jcc(c->a, CI_CC_E, call);
     cg_incref_reg(c, CG_R11);
-    cg_out_store(c, &t->i->out[0], CG_R11);
+    const LirInstr *i = t->i;
+    if (i->op == LIR_LoadMethodCached) {
+        cg_out_store(c, &i->out[1], CG_R11);
+        cg_emit2(c, CI_ASM_mov, cg_loc(i->out[0].loc, 8), ci_asm_imm(0));
+    }
+    else {
+        cg_out_store(c, &i->out[0], CG_R11);
+    }
     cg_emit1(c, CI_ASM_jmp, ci_asm_label(t->done));
     ci_asm_bind(c->a, call);
 }
@@ -1218,7 +1226,7 @@ cg_tail_helper(CgCtx *c, const CgTail *t)
 {
     LirInstr *i = t->i;
     ci_asm_bind(c->a, t->slow);
-    if (i->op == LIR_LoadAttrCached && t->reg >= 0) {
+    if ((i->op == LIR_LoadAttrCached || i->op == LIR_LoadMethodCached) && t->reg >= 0) {
         cg_module_attr(c, t, ci_asm_new_label(c->a));
     }
     void *fn;
