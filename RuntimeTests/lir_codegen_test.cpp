@@ -1168,10 +1168,12 @@ TEST(LirCodegen, LoadAttrCachedInlineAndThroughTheHelper)
     Py_DECREF(empty);
 }
 
-// A module's attribute: way 0 of kind MODULE is read in the out-of-line part, before
-// the helper, by LoadAttrCached and LoadMethodCached, while the module dict's keys
-// version holds; a way without its value slot
-// (as seeded from the interpreter's cache) or a stale version calls the helper.
+// A module's attribute, in code compiled for a cache seeded with it (lowering seeds the
+// attribute of a global that is a module): way 0 of kind MODULE is read in the
+// out-of-line part, before the helper, by LoadAttrCached and LoadMethodCached, while the
+// module dict's keys version holds; a way without its value slot (as seeded from the
+// interpreter's cache) or a stale version calls the helper. Code compiled for an empty
+// cache calls the helper for modules.
 TEST(LirCodegen, LoadAttrCachedOfAModule)
 {
     PyObject *mod = PyModule_New("m");
@@ -1184,60 +1186,66 @@ TEST(LirCodegen, LoadAttrCachedOfAModule)
     }
     PyObject *a = PyUnicode_InternFromString("a");
     CiJitSiteCache cache = {};
+    Ci_JitRt_SeedModuleAttrCache(&cache.way[0], mod, a);
+    EXPECT_EQ(cache.way[0].kind, HIR_CACHE_MODULE);
+    EXPECT_NE(cache.way[0].value, nullptr);
     Compiled c(lookup_text("LoadAttrCached", "%2, " + imm(a) + ", " + imm(&cache)));
     ASSERT_COMPILED(c);
     auto attr = [&](PyObject *obj) { return utf8(run_in_frame(c, nullptr, nullptr, obj)); };
-
-    EXPECT_EQ(attr(mod), "ma");  // the helper fills way 0
-    EXPECT_EQ(cache.way[0].kind, HIR_CACHE_MODULE);
-    EXPECT_NE(cache.way[0].value, nullptr);
-    EXPECT_EQ(cache.calls, 1u);
     EXPECT_EQ(attr(mod), "ma");
-    EXPECT_EQ(cache.calls, 1u);
+    EXPECT_EQ(cache.calls, 0u);
 
     // way 0 naming b's entry: read without the helper
-    HirCache filled = cache.way[0];
+    HirCache seeded = cache.way[0];
     PyObject **b_slot = cache.way[0].value + sizeof(PyDictUnicodeEntry) / sizeof(PyObject *);
     ASSERT_EQ(*b_slot, PyDict_GetItemString(dict, "b"));
     cache.way[0].value = b_slot;
     EXPECT_EQ(attr(mod), "mb");
-    EXPECT_EQ(cache.calls, 1u);
+    EXPECT_EQ(cache.calls, 0u);
 
     // no value slot, a stale version: the helper (which reads the entry by index)
-    cache.way[0] = filled;
+    cache.way[0] = seeded;
     cache.way[0].value = nullptr;
     EXPECT_EQ(attr(mod), "ma");
-    EXPECT_EQ(cache.calls, 2u);
-    cache.way[0] = filled;
+    EXPECT_EQ(cache.calls, 1u);
+    cache.way[0] = seeded;
     cache.way[0].version += 1;
-    cache.misses = 0;
     EXPECT_EQ(attr(mod), "ma");
-    EXPECT_EQ(cache.calls, 3u);
+    EXPECT_EQ(cache.calls, 2u);
 
-    // a new key changes the keys version: the helper again, then inline once refilled
+    // a new key changes the keys version: the helper again, then without it once
+    // refilled
     PyDict_SetItemString(dict, "c", Py_None);
     cache.misses = 0;
     EXPECT_EQ(attr(mod), "ma");
-    uint32_t calls = cache.calls;
+    EXPECT_EQ(cache.calls, 3u);
     EXPECT_EQ(attr(mod), "ma");
-    EXPECT_EQ(cache.calls, calls);
+    EXPECT_EQ(cache.calls, 3u);
 
-    // LoadMethodCached: (NULL, the attribute), without the helper once filled
+    // code compiled for an empty cache: the helper, every time
+    CiJitSiteCache empty = {};
+    Compiled e(lookup_text("LoadAttrCached", "%2, " + imm(a) + ", " + imm(&empty)));
+    ASSERT_COMPILED(e);
+    for (int k = 1; k <= 2; k++) {
+        EXPECT_EQ(utf8(run_in_frame(e, nullptr, nullptr, mod)), "ma");
+        EXPECT_EQ(empty.calls, (uint32_t)k);
+    }
+
+    // LoadMethodCached: (NULL, the attribute), without the helper
     for (bool second : {false, true}) {
         CiJitSiteCache mcache = {};
+        Ci_JitRt_SeedModuleAttrCache(&mcache.way[0], mod, a);
         Compiled m(lookup_text("LoadMethodCached", "%2, " + imm(a) + ", " + imm(&mcache),
                                second));
         ASSERT_COMPILED(m);
-        for (int k = 0; k < 2; k++) {
-            PyObject *r = run_in_frame(m, nullptr, nullptr, mod);
-            if (second) {
-                EXPECT_EQ(utf8(r), "ma");
-            }
-            else {
-                EXPECT_EQ(r, nullptr);
-            }
-            EXPECT_EQ(mcache.calls, 1u);
+        PyObject *r = run_in_frame(m, nullptr, nullptr, mod);
+        if (second) {
+            EXPECT_EQ(utf8(r), "ma");
         }
+        else {
+            EXPECT_EQ(r, nullptr);
+        }
+        EXPECT_EQ(mcache.calls, 0u);
     }
     Py_DECREF(a);
     Py_DECREF(mod);

@@ -812,25 +812,36 @@ cg_refcount(CgCtx *c, LirInstr *i)
 }
 
 /* The eval-breaker poll: the interpreter's own test of interp->ceval.eval_breaker. */
+/* The 0 that the inline path of PollEvalBreaker or StoreAttrCached gives, where
+   something reads it: not when its only reader, the DeoptCmp of its error result, went
+   to the tail (cg_error_check; lowering makes the result for that test alone). */
+static void
+cg_zero_unchecked(CgCtx *c, const CgTail *t)
+{
+    const LirOperand *out = &t->i->out[0];
+    if (t->check != NULL) {
+        return;
+    }
+    if (out->loc.kind == LIR_LOC_REG) {
+        cg_emit2(c, CI_ASM_xor, ci_asm_reg(out->loc.index, 4), ci_asm_reg(out->loc.index, 4));
+    }
+    else {
+        cg_emit2(c, CI_ASM_mov, cg_loc(out->loc, 8), ci_asm_imm(0));
+    }
+}
+
 static void
 cg_poll_eval_breaker(CgCtx *c, LirInstr *i)
 {
     CgTail *t = cg_new_tail(c, CG_TAIL_HELPER, i);
+    int tstate = cg_gp_in(c, &i->in[0], CG_R11);
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
-             ci_asm_mem(LIR_RBP, -1, 1, CG_TSTATE_SLOT, 8));
-    cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
-             ci_asm_mem(CG_R11, -1, 1, offsetof(PyThreadState, interp), 8));
+             ci_asm_mem(tstate, -1, 1, offsetof(PyThreadState, interp), 8));
     cg_emit2(c, CI_ASM_cmp,
              ci_asm_mem(CG_R11, -1, 1, offsetof(PyInterpreterState, ceval.eval_breaker), 4),
              ci_asm_imm(0));
     ci_asm_jcc(c->a, CI_CC_NE, t->slow);
-    if (i->out[0].loc.kind == LIR_LOC_REG) {
-        int r = i->out[0].loc.index;
-        cg_emit2(c, CI_ASM_xor, ci_asm_reg(r, 4), ci_asm_reg(r, 4));
-    }
-    else {
-        cg_emit2(c, CI_ASM_mov, cg_loc(i->out[0].loc, 8), ci_asm_imm(0));
-    }
+    cg_zero_unchecked(c, t);
     ci_asm_bind(c->a, t->done);
 }
 
@@ -1164,21 +1175,17 @@ cg_store_attr_cached(CgCtx *c, LirInstr *i)
     cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R10, 8), ci_asm_mem(CG_R11, -1, 1, 0, 8));
     cg_emit2(c, CI_ASM_mov, ci_asm_mem(CG_R11, -1, 1, 0, 8), ci_asm_reg(v, 8));
     cg_decref_reg(c, i, CG_R10, true);
-    const LirOperand *out = &i->out[0];
-    if (out->loc.kind == LIR_LOC_REG) {
-        cg_emit2(c, CI_ASM_xor, ci_asm_reg(out->loc.index, 4), ci_asm_reg(out->loc.index, 4));
-    }
-    else {
-        cg_emit2(c, CI_ASM_mov, cg_loc(out->loc, 8), ci_asm_imm(0));
-    }
+    cg_zero_unchecked(c, t);
     ci_asm_bind(c->a, t->done);
 }
 
-/* Before the helper call of LoadAttrCached or LoadMethodCached: a module's attribute
-   (way 0 of kind MODULE, which the inline path leaves out, as it tests the object's type
-   version first), read from the module dict's entry way 0 names while that dict's keys
-   version holds, as the interpreter's LOAD_ATTR_MODULE and LOAD_METHOD_MODULE do (for
-   LoadMethod, the pair (NULL, attribute)); else on to the helper, at CALL. */
+/* Before the helper call of LoadAttrCached or LoadMethodCached whose cache was seeded
+   with a module's attribute (lowering: a global that is a module when compiled): the
+   attribute (way 0 of kind MODULE, which the inline path leaves out, as it tests the
+   object's type version first), read from the module dict's entry way 0 names while
+   that dict's keys version holds, as the interpreter's LOAD_ATTR_MODULE and
+   LOAD_METHOD_MODULE do (for LoadMethod, the pair (NULL, attribute)); else on to the
+   helper, at CALL. */
 static void
 cg_module_attr(CgCtx *c, const CgTail *t, int call)
 {
@@ -1226,16 +1233,18 @@ cg_tail_helper(CgCtx *c, const CgTail *t)
 {
     LirInstr *i = t->i;
     ci_asm_bind(c->a, t->slow);
-    if ((i->op == LIR_LoadAttrCached || i->op == LIR_LoadMethodCached) && t->reg >= 0) {
+    const CiJitSiteCache *cache = (const CiJitSiteCache *)(intptr_t)i->in[i->nin - 1].imm;
+    if ((i->op == LIR_LoadAttrCached || i->op == LIR_LoadMethodCached) && t->reg >= 0
+        && cache->way[0].kind == HIR_CACHE_MODULE) {
         cg_module_attr(c, t, ci_asm_new_label(c->a));
     }
     void *fn;
     switch (i->op) {
     case LIR_PollEvalBreaker:
-        if (i->in[0].imm != 0) {
+        if (i->in[1].imm != 0) {
             cg_emit2(c, CI_ASM_mov, ci_asm_reg(CG_R11, 8),
                      ci_asm_mem(LIR_RBP, -1, 1, CG_FRAME_SLOT, 8));
-            cg_load_imm(c, CG_R10, i->in[0].imm);
+            cg_load_imm(c, CG_R10, i->in[1].imm);
             cg_emit2(c, CI_ASM_mov,
                      ci_asm_mem(CG_R11, -1, 1, offsetof(_PyInterpreterFrame, prev_instr), 8),
                      ci_asm_reg(CG_R10, 8));

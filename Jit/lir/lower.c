@@ -320,9 +320,30 @@ lw_has_cache(HirOp op)
            || op == HIR_LoadGlobal || op == HIR_Call;
 }
 
+/* The module a LoadGlobal V names now, or NULL. Runs no Python code. */
+static PyObject *
+lw_global_module(LwCtx *c, HirInstr *v)
+{
+    while (hir_op_has(v->op, HF_ALIAS)) {
+        v = v->in[0];
+    }
+    PyObject *globals = c->hir->globals, *builtins = c->hir->builtins;
+    if (v->op != HIR_LoadGlobal || globals == NULL || !PyDict_CheckExact(globals)
+        || !PyDict_CheckExact(builtins) || !PyUnicode_CheckExact(v->name)) {
+        return NULL;
+    }
+    PyObject *value = PyDict_GetItem(globals, v->name);  /* errors ignored */
+    if (value == NULL) {
+        value = PyDict_GetItem(builtins, v->name);
+    }
+    return value != NULL && PyModule_CheckExact(value) ? value : NULL;
+}
+
 /* The address of I's own inline cache, seeded with what the HIR knows (a Call's starts
-   empty), or for a LoadGlobal the interpreter had not specialised, with where its name
-   is now: the code generator inlines the lookup of that kind only. */
+   empty); the code generator inlines the lookup of the kind it holds, and no other for a
+   LoadGlobal, and reads a module's attribute out of line only when it holds that kind.
+   So a LoadGlobal the interpreter had not specialised is seeded with where its name is
+   now, and an attribute of a global that is a module now (math.pi), from that module. */
 static LirOperand
 lw_cache(LwCtx *c, HirInstr *i)
 {
@@ -332,6 +353,16 @@ lw_cache(LwCtx *c, HirInstr *i)
     }
     if (i->op == HIR_LoadGlobal && i->cache.kind == HIR_CACHE_NONE && c->hir->globals != NULL) {
         Ci_JitRt_SeedGlobalCache(&cache->way[0], c->hir->globals, c->hir->builtins, i->name);
+    }
+    if ((i->op == HIR_LoadAttr || i->op == HIR_LoadMethod)
+        && (i->cache.kind == HIR_CACHE_NONE || i->cache.kind == HIR_CACHE_MODULE)) {
+        PyObject *module = lw_global_module(c, i->in[0]);
+        if (module != NULL) {
+            Ci_JitRt_SeedModuleAttrCache(&cache->way[0], module, i->name);
+        }
+        else if (i->cache.kind == HIR_CACHE_MODULE) {
+            cache->way[0].kind = HIR_CACHE_NONE;  /* the helper fills it, slot included */
+        }
     }
     return lir_imm((int64_t)(intptr_t)cache);
 }
@@ -407,7 +438,7 @@ lw_check_eval_breaker(LwCtx *c, HirInstr *i)
     if (c->hir->code != NULL) {
         addr = (intptr_t)(_PyCode_CODE(c->hir->code) + i->index);
     }
-    int v = lw_def(c, LIR_PollEvalBreaker, 1, lir_imm(addr), lir_imm(addr));
+    int v = lw_def(c, LIR_PollEvalBreaker, 2, lir_vreg(c->tstate), lir_imm(addr));
     LirInstr *g = lw_use(c, LIR_DeoptCmp, 2, lir_vreg(v), lir_imm(0));
     g->cc = (uint8_t)LIR_CC_LT;
     g->deopt = lw_deopt(c, i->fs, LIR_DEOPT_ERROR, "Raise");

@@ -499,6 +499,16 @@ rt_fill_global(HirCache *c, PyDictObject *globals, PyDictObject *builtins, PyObj
 }
 
 void
+Ci_JitRt_SeedModuleAttrCache(HirCache *c, PyObject *module, PyObject *name)
+{
+    c->kind = HIR_CACHE_NONE;
+    if (PyModule_CheckExact(module) && PyUnicode_CheckExact(name)
+        && rt_module_entry(module, name, c)) {
+        c->kind = HIR_CACHE_MODULE;
+    }
+}
+
+void
 Ci_JitRt_SeedGlobalCache(HirCache *c, PyObject *globals, PyObject *builtins, PyObject *name)
 {
     if (PyDict_CheckExact(globals) && PyDict_CheckExact(builtins)

@@ -56,6 +56,10 @@ typedef struct CiJitSiteCache {
 void Ci_JitRt_SeedGlobalCache(HirCache *c, PyObject *globals, PyObject *builtins,
                               PyObject *name);
 
+/* Fills the LOAD_ATTR or LOAD_METHOD cache way C for NAME of MODULE (kind
+   HIR_CACHE_NONE unless MODULE is a module with NAME in its dict). Runs no Python code. */
+void Ci_JitRt_SeedModuleAttrCache(HirCache *c, PyObject *module, PyObject *name);
+
 /* LOAD_GLOBAL: globals, then builtins; NameError (with .name set) when absent. */
 PyObject *Ci_JitRt_LoadGlobal(_PyInterpreterFrame *frame, PyObject *name, CiJitSiteCache *cache);
 

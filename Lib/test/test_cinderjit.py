@@ -1308,6 +1308,12 @@ def read_module_attr(m):
     return m.value, m.func()
 
 
+def read_global_module_attr():
+    # compiled for the module the global names then: its attributes are read without a
+    # helper call while its dict's keys are unchanged
+    return cache_module.value, cache_module.func()
+
+
 cache_global = 1
 
 
@@ -1487,6 +1493,36 @@ class InlineCacheTests(JitTestCase):
         self.steps(call_done, lambda: (fut,), changes)
         self.steps(read_x, lambda: (e,), changes)
         self.steps(read_x, lambda: (fut,), changes)
+
+    def test_attributes_of_a_global_module(self):
+        g = globals()
+        m = types.ModuleType("cache_module")
+        m.value, m.func = 1, lambda: "f"
+        g["cache_module"] = m
+
+        def rebind():
+            m.value = 2
+
+        def add_key():
+            m.extra = None
+
+        def another_module():
+            other = types.ModuleType("other")
+            other.value, other.func = 3, lambda: "o"
+            g["cache_module"] = other
+
+        def not_a_module():
+            g["cache_module"] = types.SimpleNamespace(value=4, func=lambda: "n")
+
+        def back_and_delete():
+            g["cache_module"] = m
+            del m.func
+
+        try:
+            self.steps(read_global_module_attr, lambda: (),
+                       [rebind, add_key, another_module, not_a_module, back_and_delete])
+        finally:
+            del g["cache_module"]
 
     def test_globals_and_builtins(self):
         g = globals()
