@@ -811,7 +811,6 @@ cg_refcount(CgCtx *c, LirInstr *i)
     }
 }
 
-/* The eval-breaker poll: the interpreter's own test of interp->ceval.eval_breaker. */
 /* The 0 that the inline path of PollEvalBreaker or StoreAttrCached gives, where
    something reads it: not when its only reader, the DeoptCmp of its error result, went
    to the tail (cg_error_check; lowering makes the result for that test alone). */
@@ -830,6 +829,7 @@ cg_zero_unchecked(CgCtx *c, const CgTail *t)
     }
 }
 
+/* The eval-breaker poll: the interpreter's own test of interp->ceval.eval_breaker. */
 static void
 cg_poll_eval_breaker(CgCtx *c, LirInstr *i)
 {
