@@ -320,6 +320,14 @@ lw_has_cache(HirOp op)
            || op == HIR_LoadGlobal || op == HIR_Call;
 }
 
+/* Is D an exact dict whose keys are all str (a lookup in it runs no Python code)? */
+static bool
+lw_str_keyed_dict(PyObject *d)
+{
+    return d != NULL && PyDict_CheckExact(d)
+           && ((PyDictObject *)d)->ma_keys->dk_kind != DICT_KEYS_GENERAL;
+}
+
 /* The module a LoadGlobal V names now, or NULL. Runs no Python code. */
 static PyObject *
 lw_global_module(LwCtx *c, HirInstr *v)
@@ -328,8 +336,8 @@ lw_global_module(LwCtx *c, HirInstr *v)
         v = v->in[0];
     }
     PyObject *globals = c->hir->globals, *builtins = c->hir->builtins;
-    if (v->op != HIR_LoadGlobal || globals == NULL || !PyDict_CheckExact(globals)
-        || !PyDict_CheckExact(builtins) || !PyUnicode_CheckExact(v->name)) {
+    if (v->op != HIR_LoadGlobal || !lw_str_keyed_dict(globals)
+        || !lw_str_keyed_dict(builtins) || !PyUnicode_CheckExact(v->name)) {
         return NULL;
     }
     PyObject *value = PyDict_GetItem(globals, v->name);  /* errors ignored */

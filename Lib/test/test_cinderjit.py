@@ -1524,6 +1524,28 @@ class InlineCacheTests(JitTestCase):
         finally:
             del g["cache_module"]
 
+    def test_module_attribute_with_a_non_str_global_key(self):
+        # globals with a non-str key: compiling looks nothing up there (a lookup could
+        # run an __eq__), and the attribute is read as ever
+        compared = []
+
+        class Key:
+            def __hash__(self):
+                return hash("cache_module")
+
+            def __eq__(self, other):
+                compared.append(other)
+                return False
+        m = types.ModuleType("m")
+        m.value, m.func = 1, lambda: "f"
+        g = {Key(): 0, "__builtins__": __builtins__, "cache_module": m}
+        func = types.FunctionType(read_global_module_attr.__code__, g)
+        compared.clear()  # building g compared its keys
+        self.assertTrue(cinderjit.force_compile(func))
+        self.assertEqual(compared, [])
+        self.assertEqual(func(), (1, "f"))
+        self.assertEqual(func(), (1, "f"))
+
     def test_globals_and_builtins(self):
         g = globals()
 
