@@ -1928,6 +1928,15 @@ class RuntimeTests(JitTestCase):
                  (delete_names, (True, False)), (delete_names, (False, True)),
                  (try_except, (0,)), (unbound_local, (False,)), (calls_keywords, (1,)),
                  (attributes, (Thing(2),)), (type_change_mid_loop, ([1, 2.5],))]
+        # truth tests inline and through PyObject_IsTrue (and its error); a module's
+        # attributes through the helper and, seeded, without it
+        mod = types.ModuleType("leak_check")
+        mod.value, mod.func = 1, lambda: "f"
+        seeded = types.FunctionType(read_global_module_attr.__code__,
+                                    {"__builtins__": __builtins__, "cache_module": mod})
+        funcs += [(truthiness, (5,)), (truthiness, (None,)), (truthiness, ([],)),
+                  (truthiness, (BadBool(ValueError),)), (read_module_attr, (mod,)),
+                  (seeded, ())]
         self.compile(append_all)
         for f, args in funcs:
             self.compile(f)
