@@ -320,30 +320,20 @@ lw_has_cache(HirOp op)
            || op == HIR_LoadGlobal || op == HIR_Call;
 }
 
-/* Is D an exact dict whose keys are all str (a lookup in it runs no Python code)? */
-static bool
-lw_str_keyed_dict(PyObject *d)
-{
-    return d != NULL && PyDict_CheckExact(d)
-           && ((PyDictObject *)d)->ma_keys->dk_kind != DICT_KEYS_GENERAL;
-}
-
-/* The module a LoadGlobal V names now, or NULL. Runs no Python code. */
+/* The module a LoadGlobal V names now, or NULL: found as a LoadGlobal's cache is seeded
+   (only in dicts whose keys are all str, where a lookup runs no Python code). */
 static PyObject *
 lw_global_module(LwCtx *c, HirInstr *v)
 {
     while (hir_op_has(v->op, HF_ALIAS)) {
         v = v->in[0];
     }
-    PyObject *globals = c->hir->globals, *builtins = c->hir->builtins;
-    if (v->op != HIR_LoadGlobal || !lw_str_keyed_dict(globals)
-        || !lw_str_keyed_dict(builtins) || !PyUnicode_CheckExact(v->name)) {
+    if (v->op != HIR_LoadGlobal || c->hir->globals == NULL) {
         return NULL;
     }
-    PyObject *value = PyDict_GetItem(globals, v->name);  /* errors ignored */
-    if (value == NULL) {
-        value = PyDict_GetItem(builtins, v->name);
-    }
+    HirCache where = {0};
+    Ci_JitRt_SeedGlobalCache(&where, c->hir->globals, c->hir->builtins, v->name);
+    PyObject *value = where.kind != HIR_CACHE_NONE ? *where.value : NULL;
     return value != NULL && PyModule_CheckExact(value) ? value : NULL;
 }
 

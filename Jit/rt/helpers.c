@@ -502,9 +502,8 @@ void
 Ci_JitRt_SeedModuleAttrCache(HirCache *c, PyObject *module, PyObject *name)
 {
     c->kind = HIR_CACHE_NONE;
-    if (PyModule_CheckExact(module) && PyUnicode_CheckExact(name)
-        && rt_module_entry(module, name, c)) {
-        c->kind = HIR_CACHE_MODULE;
+    if (PyModule_CheckExact(module) && PyUnicode_CheckExact(name)) {
+        rt_fill_attr(c, module, name, false, false);   /* a module's: MODULE or NONE */
     }
 }
 
